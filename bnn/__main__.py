@@ -1,0 +1,5 @@
+import sys
+
+from bnn.cli import main
+
+sys.exit(main())

@@ -1,0 +1,48 @@
+"""In-memory loader: the whole uint8 split lives as one tensor on the training device (DESIGN.md, speed).
+
+Batches are index slices of that tensor, normalised on the device; shuffling uses a generator seeded
+from (seed, epoch), so an epoch's order is reproducible on its own (for resuming). No per-sample
+Python and no PIL in the training loop.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import torch
+
+from bnn.data.contract import Split
+
+
+class TensorLoader:
+    def __init__(self, split: Split, batch_size: int, mean: list[float], std: list[float],
+                 device: torch.device, shuffle: bool = False, drop_last: bool = False, seed: int = 0):
+        self.images = split.images.to(device)
+        self.labels = split.labels.to(device)
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last and len(split) > batch_size
+        self.seed = seed
+        self.epoch = 0
+        shape = (1, -1, 1, 1)
+        self.mean = torch.tensor(mean, device=device).view(shape)
+        self.std = torch.tensor(std, device=device).view(shape)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        n = len(self.labels)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        n = len(self.labels)
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            order = torch.randperm(n, generator=generator).to(self.labels.device)
+        else:
+            order = torch.arange(n, device=self.labels.device)
+        for i in range(len(self)):
+            index = order[i * self.batch_size:(i + 1) * self.batch_size]
+            x = self.images[index].float().div_(255.0)
+            yield (x - self.mean) / self.std, self.labels[index]

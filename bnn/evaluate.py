@@ -1,0 +1,91 @@
+"""Evaluate a final checkpoint on the test split: accuracy, size, and a proof that binary layers are binary.
+
+Writes ``eval.json``: the run identity, top-1/top-5 (%), test loss, parameter counts, W/A bits,
+packed model size, epochs and training seconds summed over the stages that led to the checkpoint,
+and ``binary_check``: every binary layer's effective weights take exactly two values ±scale per
+output channel, and every binary-activation layer sees only ±1 inputs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from bnn import checkpoint
+from bnn.data import TensorLoader, load_split, read_meta
+from bnn.errors import BnnError
+from bnn.nn import BinaryLayer, binary_layers
+
+
+def weight_values_ok(layer: BinaryLayer) -> bool:
+    """Per output channel, the effective weight is {-s, +s} for one s > 0."""
+    with torch.no_grad():
+        w = layer.effective_weight().flatten(1)
+    magnitude = w.abs()
+    return bool((magnitude > 0).all() and (magnitude == magnitude[:, :1]).all())
+
+
+def check_binary(model: nn.Module, x: torch.Tensor) -> dict:
+    """Check weights of binary-weight layers and the inputs seen by binary-activation layers."""
+    layers = binary_layers(model)
+    bad_inputs: set[int] = set()
+
+    def watch(index: int):
+        def hook(layer, args):
+            values = torch.unique(layer.effective_input(args[0]))
+            if not set(values.tolist()) <= {-1.0, 1.0}:
+                bad_inputs.add(index)
+        return hook
+
+    handles = [layer.register_forward_pre_hook(watch(i)) for i, layer in enumerate(layers) if layer.binary_acts]
+    with torch.no_grad():
+        model.eval()(x)
+    for handle in handles:
+        handle.remove()
+    bad_weights = [i for i, layer in enumerate(layers) if layer.binary_weights and not weight_values_ok(layer)]
+    return {"ok": not bad_weights and not bad_inputs, "bad_weight_layers": bad_weights,
+            "bad_act_layers": sorted(bad_inputs)}
+
+
+def size_summary(model: nn.Module) -> dict:
+    layers = binary_layers(model)
+    params = sum(p.numel() for p in model.parameters())
+    binary_params = sum(layer.weight.numel() for layer in layers if layer.binary_weights)
+    bits = binary_params + 32 * (params - binary_params)
+    return {"params": params, "binary_params": binary_params, "model_kib": round(bits / 8 / 1024, 3),
+            "layers": len(layers), "binary_weight_layers": sum(l.binary_weights for l in layers),
+            "binary_act_layers": sum(l.binary_acts for l in layers),
+            "weight_bits": 1 if any(l.binary_weights for l in layers) else 32,
+            "act_bits": 1 if any(l.binary_acts for l in layers) else 32}
+
+
+@torch.no_grad()
+def evaluate(checkpoint_path: str | Path, data_dir: str | Path, batch_size: int = 512) -> dict:
+    ckpt = checkpoint.read(checkpoint_path)
+    meta = read_meta(data_dir)
+    if [meta["num_classes"], list(meta["shape"])] != [ckpt["num_classes"], list(ckpt["in_shape"])]:
+        raise BnnError(f"--data: {data_dir} holds {meta['num_classes']} classes of shape {meta['shape']}, the "
+                       f"checkpoint expects {ckpt['num_classes']} of {ckpt['in_shape']}; use the dataset it was trained on")
+    model = checkpoint.rebuild(ckpt, checkpoint_path).eval()
+    loader = TensorLoader(load_split(data_dir, "test"), batch_size, meta["mean"], meta["std"], torch.device("cpu"))
+    loss_sum, top1, top5, count = 0.0, 0, 0, 0
+    for x, y in loader:
+        logits = model(x)
+        loss_sum += nn.functional.cross_entropy(logits, y, reduction="sum").item()
+        best = logits.topk(min(5, logits.shape[1]), dim=1).indices
+        top1 += (best[:, 0] == y).sum().item()
+        top5 += (best == y[:, None]).any(dim=1).sum().item()
+        count += len(y)
+    check = check_binary(model, next(iter(loader))[0])
+    if not check["ok"]:
+        raise BnnError(f"binary check failed for {checkpoint_path}: weight layers {check['bad_weight_layers']}, "
+                       f"activation layers {check['bad_act_layers']} are not two-valued")
+    lineage = ckpt.get("lineage", [])
+    return {**ckpt["run"], **size_summary(model),
+            "top1": round(100.0 * top1 / count, 4), "top5": round(100.0 * top5 / count, 4),
+            "test_loss": round(loss_sum / count, 6), "test_images": count,
+            "epochs": sum(int(s["epochs"]) for s in lineage),
+            "train_seconds": round(sum(float(s["seconds"]) for s in lineage), 3),
+            "stages": [s["stage"] for s in lineage], "binary_check": check}

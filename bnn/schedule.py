@@ -1,0 +1,133 @@
+"""Which layer is binary when: the per-layer binarization schedule (DESIGN.md, core abstraction).
+
+A schedule has one rule for the weights and one for the activations of the controlled layers:
+
+* ``real`` — never binary; ``binary`` — binary from epoch 0 (one-step BNN);
+* ``{order: O, epochs_per_layer: k}`` — iterative layer-by-layer binarization (METHODS.md §5.2):
+  at epoch e (0-based) the first ``min(L, e // k + 1)`` layers of order O are binary, so the first
+  listed layer is binary from the first epoch, and once binary a layer stays binary.
+  Orders: ``forward``, ``reverse``, ``random`` (seeded by ``order_seed``), or an explicit
+  permutation of the 1-based layer numbers (a list ``[1, 3, 2]`` or a string ``"132"``).
+
+``layers: inner`` (default) controls every binarizable layer but the first and the last, which stay
+real (the papers' convention); ``layers: all`` controls all of them (Iterative Training binarizes
+first and last layers too, §5.1).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from bnn.errors import BnnError
+
+ORDERS = ("forward", "reverse", "random")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When the weights (or activations) of the controlled layers are binary."""
+
+    kind: str  # "real" | "binary" | "iterative"
+    order: tuple[int, ...] | str = ()
+    epochs_per_layer: int = 0
+    order_seed: int = 0
+
+    @classmethod
+    def parse(cls, value: Any, key: str) -> "Rule":
+        if value in ("real", "binary"):
+            return cls(kind=value)
+        if isinstance(value, dict) and "order" in value:
+            extra = set(value) - {"order", "epochs_per_layer", "order_seed"}
+            if extra:
+                raise BnnError(f"{key}.{sorted(extra)[0]}: unknown key; use order, epochs_per_layer, order_seed")
+            every = value.get("epochs_per_layer")
+            if not isinstance(every, int) or every < 1:
+                raise BnnError(f"{key}.epochs_per_layer: {every!r} must be an integer >= 1")
+            order = value["order"]
+            if isinstance(order, str) and order not in ORDERS:
+                if not order.isdigit():
+                    raise BnnError(f"{key}.order: {order!r} is not one of {', '.join(ORDERS)} "
+                                   "nor a permutation such as '132' or [1, 3, 2]")
+                order = tuple(int(c) for c in order)
+            elif isinstance(order, list):
+                order = tuple(order)
+            return cls(kind="iterative", order=order, epochs_per_layer=every,
+                       order_seed=int(value.get("order_seed", 0)))
+        raise BnnError(f"{key}: {value!r} is not 'real', 'binary' or {{order: ..., epochs_per_layer: k}}")
+
+    def permutation(self, n: int, key: str) -> list[int]:
+        """The 0-based binarization order of ``n`` controlled layers."""
+        if self.order == "forward":
+            return list(range(n))
+        if self.order == "reverse":
+            return list(reversed(range(n)))
+        if self.order == "random":
+            order = list(range(n))
+            random.Random(self.order_seed).shuffle(order)
+            return order
+        if sorted(self.order) != list(range(1, n + 1)):
+            raise BnnError(f"{key}.order: {list(self.order)} is not a permutation of the {n} controlled "
+                           f"layers 1..{n}")
+        return [i - 1 for i in self.order]
+
+    def binary_at(self, epoch: int, n: int, key: str) -> list[bool]:
+        if self.kind == "real":
+            return [False] * n
+        if self.kind == "binary":
+            return [True] * n
+        count = min(n, epoch // self.epochs_per_layer + 1)
+        flags = [False] * n
+        for index in self.permutation(n, key)[:count]:
+            flags[index] = True
+        return flags
+
+    def bits(self) -> int:
+        return 32 if self.kind == "real" else 1
+
+
+@dataclass(frozen=True)
+class Schedule:
+    weights: Rule
+    acts: Rule
+    layers: str = "inner"
+
+    @classmethod
+    def parse(cls, spec: dict, key: str = "schedule") -> "Schedule":
+        layers = spec.get("layers", "inner")
+        if layers not in ("inner", "all"):
+            raise BnnError(f"{key}.layers: {layers!r} must be 'inner' (first and last stay real) or 'all'")
+        return cls(weights=Rule.parse(spec.get("weights", "real"), f"{key}.weights"),
+                   acts=Rule.parse(spec.get("acts", "real"), f"{key}.acts"), layers=layers)
+
+    def controlled(self, n_layers: int) -> list[int]:
+        """Indices of the layers this schedule switches."""
+        if self.layers == "all":
+            return list(range(n_layers))
+        return list(range(1, n_layers - 1))
+
+    def states(self, epoch: int, n_layers: int, key: str = "schedule") -> list[list[bool]]:
+        """[weights_binary, acts_binary] of every binarizable layer at ``epoch``."""
+        states = [[False, False] for _ in range(n_layers)]
+        controlled = self.controlled(n_layers)
+        weights = self.weights.binary_at(epoch, len(controlled), f"{key}.weights")
+        acts = self.acts.binary_at(epoch, len(controlled), f"{key}.acts")
+        for index, w, a in zip(controlled, weights, acts):
+            states[index] = [w, a]
+        return states
+
+    def check(self, epochs: int, n_layers: int, key: str = "schedule") -> None:
+        """Fail fast if the schedule cannot run on this model for ``epochs`` epochs."""
+        n = len(self.controlled(n_layers))
+        if n == 0:
+            raise BnnError(f"{key}.layers: the model has {n_layers} binarizable layers, none of them inner; "
+                           "use layers: all")
+        for name, rule in (("weights", self.weights), ("acts", self.acts)):
+            if rule.kind != "iterative":
+                continue
+            rule.permutation(n, f"{key}.{name}")
+            last = (n - 1) * rule.epochs_per_layer
+            if last >= epochs:
+                raise BnnError(f"{key}.{name}.epochs_per_layer: {rule.epochs_per_layer} x {n} layers needs more "
+                               f"than {last} epochs, the stage has {epochs}; raise epochs or lower epochs_per_layer")

@@ -1,0 +1,172 @@
+"""One training stage — the single loop every method runs through (DESIGN.md, "a stage per job").
+
+A stage spec (a mapping, written to ``spec.yaml`` in the run folder) says which data, model,
+binarization schedule, loss, optimizer and epochs to use, and which checkpoints to start from
+(``init``) and to distil from (``teacher``). Methods differ only in these data.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from bnn import checkpoint
+from bnn.data import TensorLoader, load_split, read_meta
+from bnn.errors import BnnError
+from bnn.io import save_torch, write_csv, write_yaml
+from bnn.losses import build_loss
+from bnn.models import build
+from bnn.nn import binary_layers, configure_binary, layer_states, set_layer_states
+from bnn.optim import build_lr_schedule, build_optimizer
+from bnn.schedule import Schedule
+
+SPEC_KEYS = {"run", "data", "model", "init", "teacher", "epochs", "batch_size", "schedule", "binary",
+             "optimizer", "lr_schedule", "loss", "device", "threads", "seed"}
+METRICS = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "binary_weight_layers",
+           "binary_act_layers", "seconds"]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise BnnError(f"device: {name!r} asked for but no CUDA device is visible; set device: cpu or auto")
+    return torch.device(name)
+
+
+@torch.no_grad()
+def evaluate_loader(model: nn.Module, loader: TensorLoader) -> tuple[float, float]:
+    """Mean cross-entropy and top-1 accuracy (%) of ``model`` over ``loader``."""
+    model.eval()
+    loss_sum, correct, count = 0.0, 0, 0
+    for x, y in loader:
+        logits = model(x)
+        loss_sum += nn.functional.cross_entropy(logits, y, reduction="sum").item()
+        correct += (logits.argmax(1) == y).sum().item()
+        count += len(y)
+    return loss_sum / count, 100.0 * correct / count
+
+
+def load_teacher(path: str, device: torch.device) -> nn.Module:
+    ckpt = checkpoint.read(path, "teacher")
+    teacher = checkpoint.rebuild(ckpt, path, "teacher").to(device).eval()
+    for param in teacher.parameters():
+        param.requires_grad_(False)
+    return teacher
+
+
+def check_spec(spec: dict) -> None:
+    unknown = sorted(set(spec) - SPEC_KEYS)
+    if unknown:
+        raise BnnError(f"spec.{unknown[0]}: unknown key; known: {', '.join(sorted(SPEC_KEYS))}")
+    for key in ("run", "data", "model", "epochs", "batch_size"):
+        if key not in spec:
+            raise BnnError(f"spec.{key}: missing")
+
+
+def run_stage(spec: dict, run_dir: str | Path) -> dict:
+    """Train one stage and write spec.yaml, metrics.csv and checkpoint.pt into ``run_dir``."""
+    check_spec(spec)
+    run_dir = Path(run_dir)
+    run = spec["run"]
+    label = "/".join(str(run[k]) for k in ("dataset", "model", "method", "seed", "stage") if k in run)
+    torch.set_num_threads(int(spec.get("threads", 1)))
+    torch.manual_seed(int(spec.get("seed", 0)))
+    device = resolve_device(spec.get("device", "auto"))
+    epochs = int(spec["epochs"])
+
+    meta = read_meta(spec["data"])
+    train = TensorLoader(load_split(spec["data"], "train"), int(spec["batch_size"]), meta["mean"], meta["std"],
+                         device, shuffle=True, drop_last=True, seed=int(spec.get("seed", 0)))
+    val = TensorLoader(load_split(spec["data"], "val"), 512, meta["mean"], meta["std"], device)
+
+    model_spec = dict(spec["model"])
+    arch = model_spec.pop("arch", None)
+    model = build(arch, meta["num_classes"], meta["shape"], key="model", **model_spec)
+    binary = spec.get("binary", {})
+    configure_binary(model, **binary)
+    schedule = Schedule.parse(spec.get("schedule", {}), "schedule")
+    n_layers = len(binary_layers(model))
+    schedule.check(epochs, n_layers, "schedule")
+
+    lineage: list[dict] = []
+    if spec.get("init"):
+        parent = checkpoint.read(spec["init"], "init checkpoint")
+        ours = {"model": spec["model"], "num_classes": meta["num_classes"], "in_shape": list(meta["shape"])}
+        if checkpoint.model_signature(parent) != ours:
+            raise BnnError(f"init: {spec['init']} was trained as {checkpoint.model_signature(parent)}, "
+                           f"this stage builds {ours}; init from a stage of the same model and dataset")
+        checkpoint.load_weights(model, parent["state_dict"], spec["init"], "init checkpoint")
+        lineage = list(parent.get("lineage", []))
+    model.to(device)
+
+    loss_fn = build_loss(spec.get("loss", {"name": "ce"}))
+    teacher = None
+    if loss_fn.needs_teacher:
+        if not spec.get("teacher"):
+            raise BnnError(f"loss.name: {spec['loss']['name']!r} needs a teacher; set teacher: to the float recipe")
+        teacher = load_teacher(spec["teacher"], device)
+
+    optimizer = build_optimizer(spec.get("optimizer", {"name": "adam", "lr": 1e-3}), model)
+    scheduler = build_lr_schedule(spec.get("lr_schedule", {"name": "constant"}), optimizer, epochs)
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_yaml(run_dir / "spec.yaml", spec)
+    rows: list[dict] = []
+    started = time.perf_counter()
+    for epoch in range(epochs):
+        t0 = time.perf_counter()
+        states = schedule.states(epoch, n_layers)
+        set_layer_states(model, states)
+        train.set_epoch(epoch)
+        lr = optimizer.param_groups[0]["lr"]
+        model.train()
+        loss_sum, correct, count = 0.0, 0, 0
+        for batch, (x, y) in enumerate(train):
+            logits = model(x)
+            teacher_logits = None
+            if teacher is not None:
+                with torch.no_grad():
+                    teacher_logits = teacher(x)
+            loss = loss_fn(logits, y, teacher_logits)
+            if not torch.isfinite(loss):
+                raise BnnError(f"stage {label}: non-finite loss ({loss.item()}) at epoch {epoch} batch {batch}; "
+                               "lower optimizer.lr or check the data")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item() * len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            count += len(y)
+        scheduler.step()
+        val_loss, val_acc = evaluate_loader(model, val)
+        rows.append({"epoch": epoch, "lr": f"{lr:.6g}", "train_loss": f"{loss_sum / count:.6f}",
+                     "train_acc": f"{100.0 * correct / count:.4f}", "val_loss": f"{val_loss:.6f}",
+                     "val_acc": f"{val_acc:.4f}", "binary_weight_layers": sum(s[0] for s in states),
+                     "binary_act_layers": sum(s[1] for s in states),
+                     "seconds": f"{time.perf_counter() - t0:.3f}"})
+        print(f"[{label}] epoch {epoch + 1}/{epochs} lr {lr:.4g} train loss {loss_sum / count:.4f} "
+              f"acc {100.0 * correct / count:.2f} | val loss {val_loss:.4f} acc {val_acc:.2f} | "
+              f"binary layers W {rows[-1]['binary_weight_layers']} A {rows[-1]['binary_act_layers']}",
+              flush=True)
+        write_csv(run_dir / "metrics.csv", rows, METRICS)
+
+    seconds = time.perf_counter() - started
+    lineage.append({"stage": run.get("stage", ""), "method": run.get("method", ""), "epochs": epochs,
+                    "seconds": round(seconds, 3)})
+    save_torch(run_dir / "checkpoint.pt", {
+        "format": checkpoint.FORMAT,
+        "run": run,
+        "model": spec["model"],
+        "num_classes": meta["num_classes"],
+        "in_shape": list(meta["shape"]),
+        "binary": binary,
+        "layer_states": layer_states(model),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "lineage": lineage,
+    })
+    return {"seconds": seconds, "epochs": epochs, "final": rows[-1] if rows else {}}
+

@@ -1,0 +1,69 @@
+import copy
+
+import pytest
+
+from bnn.errors import BnnError
+from bnn.plan import Plan, merge
+
+
+def test_default_config_expands_to_the_stage_chain(default_config):
+    plan = Plan(default_config)
+    names = {(s.model, s.method, s.name) for s in plan.stages()}
+    for model in default_config["models"]:
+        assert {(model, "float", "train"), (model, "binary", "train"), (model, "adambnn", "step1"),
+                (model, "adambnn", "step2"), (model, "iterative-forward", "train"),
+                (model, "iterative-reverse", "train")} <= names
+    assert len(plan.eval_files()) == len(default_config["models"]) * len(default_config["methods"])
+
+
+def test_two_step_chains_checkpoints_and_teacher(default_config):
+    plan = Plan(default_config)
+    step1 = plan.stage("digits", "mlp", "adambnn", 0, "step1")
+    step2 = plan.stage("digits", "mlp", "adambnn", 0, "step2")
+    teacher = plan.final_stage("digits", "mlp", "float", 0)
+    assert step2.inputs()["init"] == f"{step1.dir}/checkpoint.pt"
+    assert step1.inputs()["teacher"] == step2.inputs()["teacher"] == f"{teacher.dir}/checkpoint.pt"
+    assert "init" not in step1.inputs()
+    assert step1.spec["schedule"]["acts"] == "binary" and step1.spec["schedule"]["weights"] == "real"
+    assert step2.spec["schedule"] == {"weights": "binary", "acts": "binary", "layers": "inner"}
+    assert step1.spec["optimizer"]["weight_decay"] > 0 and step2.spec["optimizer"]["weight_decay"] == 0
+
+
+def test_stage_overrides_recipe_overrides_train_defaults(default_config):
+    plan = Plan(default_config)
+    iterative = plan.stage("digits", "mlp", "iterative-forward", 0, "train").spec
+    assert iterative["epochs"] == default_config["recipes"]["iterative-forward"]["epochs"]
+    assert iterative["binary"]["weight_estimator"] == "ste"
+    assert iterative["binary"]["act_estimator"] == default_config["train"]["binary"]["act_estimator"]
+
+
+def test_merge_replaces_a_renamed_component():
+    base = {"optimizer": {"name": "adam", "lr": 1e-3, "betas": [0.9, 0.99]}}
+    assert merge(base, {"optimizer": {"name": "sgd", "lr": 0.1}}) == {"optimizer": {"name": "sgd", "lr": 0.1}}
+    assert merge(base, {"optimizer": {"lr": 0.1}})["optimizer"]["betas"] == [0.9, 0.99]
+
+
+def broken(config: dict, path: list, value) -> dict:
+    config = copy.deepcopy(config)
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return config
+
+
+@pytest.mark.parametrize("path,value,message", [
+    (["methods"], ["float", "binnary"], r"methods: unknown recipe 'binnary' \(did you mean 'binary'\?\)"),
+    (["models"], ["mlp", "resnet"], r"models: 'resnet' has no entry in model_specs"),
+    (["model_specs", "mlp", "arch"], "mlpp", r"model_specs.mlp.arch: unknown model 'mlpp' \(did you mean 'mlp'\?\)"),
+    (["model_specs", "mlp", "width"], 3, r"model_specs.mlp.width: not an option of model 'mlp'"),
+    (["datasets"], ["digit"], r"datasets: unknown dataset 'digit' \(did you mean 'digits'\?\)"),
+    (["recipes", "adambnn", "stages", 1, "init"], "step0", r"recipes.adambnn.stages\[1\].init: 'step0' is not an earlier stage"),
+    (["recipes", "adambnn", "teacher"], None, r"recipes.adambnn.teacher: loss 'distributional' of stage 'step1' needs a teacher"),
+    (["recipes", "iterative-forward", "epochs"], 10, r"recipes.iterative-forward.stages\[0\].schedule.weights.epochs_per_layer: 8 x 3 layers"),
+    (["recipes", "binary", "loss"], {"name": "hinge"}, r"recipes.binary.stages\[0\].loss.name: unknown loss 'hinge'"),
+])
+def test_bad_config_fails_with_one_line_naming_the_key(default_config, path, value, message):
+    with pytest.raises(BnnError, match=message) as info:
+        Plan(broken(default_config, path, value))
+    assert "\n" not in str(info.value)

@@ -1,0 +1,120 @@
+"""One real Snakemake run of the whole stage chain on a tiny config (CPU, offline)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO
+
+TINY = {
+    "models": ["mlp", "convnet"],
+    "model_specs": {"mlp": {"arch": "mlp", "hidden": [32, 32]}, "convnet": {"arch": "convnet", "channels": [8, 16]}},
+    "train": {"epochs": 2},
+    "recipes": {name: {"epochs": 4, "stages": [{"name": "train", "schedule": {
+        "weights": {"order": order, "epochs_per_layer": 1}, "acts": "real", "layers": "all"}}]}
+        for name, order in (("iterative-forward", "forward"), ("iterative-reverse", "reverse"))},
+}
+REQUIRED = ["dataset", "model", "method", "seed", "weight_bits", "act_bits", "top1", "top5", "test_loss",
+            "epochs", "params", "binary_params", "train_seconds"]
+
+
+def snakemake(workdir: Path, *args: str, configfile: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
+         "--configfile", str(configfile or workdir / "tiny.yaml"), *args],
+        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=900)
+
+
+def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
+    """Job counts per rule from the 'Job stats' table of a dry run."""
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = {}
+    for line in result.stdout.splitlines():
+        fields = line.split()
+        if len(fields) == 2 and fields[1].isdigit() and fields[0] not in ("total", "all"):
+            counts[fields[0]] = int(fields[1])
+    return counts
+
+
+@pytest.fixture(scope="module")
+def workflow_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("workflow")
+    (workdir / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    result = snakemake(workdir, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir
+
+
+@pytest.mark.workflow
+def test_dry_run_lists_the_stage_chain(tmp_path):
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    assert planned_jobs(snakemake(tmp_path, "-n", "--quiet", "rules")) == {
+        "prepare_data": 1, "train_stage": 12, "evaluate": 10, "aggregate": 1, "figure_accuracy": 1}
+
+
+@pytest.mark.workflow
+def test_accuracy_table_has_every_run_with_its_bits(workflow_run):
+    table = pd.read_csv(workflow_run / "results/tables/accuracy.csv")
+    assert set(REQUIRED) <= set(table.columns)
+    assert len(table) == 10 and not table.duplicated(["dataset", "model", "method", "seed"]).any()
+    assert table["top1"].between(0, 100).all() and (table["top5"] >= table["top1"]).all()
+    bits = {m: tuple(g[["weight_bits", "act_bits"]].drop_duplicates().itertuples(index=False))
+            for m, g in table.groupby("method")}
+    assert bits == {"float": ((32, 32),), "binary": ((1, 1),), "adambnn": ((1, 1),),
+                    "iterative-forward": ((1, 32),), "iterative-reverse": ((1, 32),)}
+    binary = table[table["weight_bits"] == 1]
+    assert (binary["binary_params"] > 0).all() and (table[table["method"] == "float"]["binary_params"] == 0).all()
+    assert (table[table["method"] == "adambnn"]["epochs"] == 4).all()  # two stages of 2 epochs
+
+
+@pytest.mark.workflow
+def test_every_run_folder_holds_the_contract(workflow_run):
+    table = pd.read_csv(workflow_run / "results/tables/accuracy.csv")
+    for row in table.itertuples():
+        final = "step2" if row.method == "adambnn" else "train"
+        run = workflow_run / f"results/runs/{row.dataset}/{row.model}/{row.method}/seed{row.seed}/{final}"
+        for name in ("spec.yaml", "metrics.csv", "checkpoint.pt", "train.log", "eval.json", "benchmark.tsv"):
+            assert (run / name).is_file(), run / name
+        record = json.loads((run / "eval.json").read_text())
+        assert record["binary_check"]["ok"] and record["top1"] == pytest.approx(row.top1)
+    step1 = pd.read_csv(workflow_run / "results/runs/digits/mlp/adambnn/seed0/step1/metrics.csv")
+    step2 = pd.read_csv(workflow_run / "results/runs/digits/mlp/adambnn/seed0/step2/metrics.csv")
+    assert (step1["binary_weight_layers"] == 0).all() and (step1["binary_act_layers"] > 0).all()
+    assert (step2["binary_weight_layers"] > 0).all()
+    forward = pd.read_csv(workflow_run / "results/runs/digits/mlp/iterative-forward/seed0/train/metrics.csv")
+    assert forward["binary_weight_layers"].tolist() == [1, 2, 3, 3]
+
+
+@pytest.mark.workflow
+def test_figure_is_a_png(workflow_run):
+    figure = workflow_run / "results/figures/accuracy.png"
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.stat().st_size > 10_000
+
+
+@pytest.mark.workflow
+def test_second_run_has_nothing_to_do(workflow_run):
+    result = snakemake(workflow_run, "--cores", "2")
+    assert result.returncode == 0
+    assert "Nothing to be done" in result.stderr + result.stdout
+
+
+@pytest.mark.workflow
+def test_changing_one_recipe_reruns_only_its_stages(workflow_run, tmp_path):
+    changed = dict(TINY, recipes={**TINY["recipes"], "binary": {"epochs": 3}})
+    overlay = tmp_path / "changed.yaml"
+    overlay.write_text(yaml.safe_dump(changed))
+    result = snakemake(workflow_run, "-n", "--quiet", "rules", configfile=overlay)
+    assert planned_jobs(result) == {"train_stage": 2, "evaluate": 2, "aggregate": 1, "figure_accuracy": 1}
+
+
+def test_lint_is_clean():
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--lint"],
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0 and "Congratulations" in result.stdout + result.stderr, result.stdout[-2000:]

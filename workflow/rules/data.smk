@@ -1,0 +1,18 @@
+rule prepare_data:
+    output:
+        multiext("results/data/{dataset}/", "train.pt", "val.pt", "test.pt", "meta.json"),
+    log:
+        "results/logs/prepare_data/{dataset}.log",
+    benchmark:
+        "results/benchmarks/prepare_data/{dataset}.tsv"
+    params:
+        out_dir=lambda wildcards, output: os.path.dirname(output[0]),
+        data_root=config["data_root"],
+        split_seed=config["split"]["seed"],
+        val_size=config["split"]["val_size"],
+    conda:
+        BNN_ENV
+    shell:
+        "bnn prepare --dataset {wildcards.dataset} --out-dir {params.out_dir} "
+        "--data-root {params.data_root} --split-seed {params.split_seed} "
+        "--val-size {params.val_size} > {log} 2>&1"
