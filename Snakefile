@@ -1,14 +1,11 @@
 # bnn-flow: binary neural network experiments, config -> trained models -> tables -> figures.
 # Snakemake wires files; every rule calls a `bnn` command (see README, "Result contract").
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
 
 configfile: f"{workflow.basedir}/config.yaml"
-
-
-validate(config, "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"

@@ -22,7 +22,8 @@ from bnn.data.datasets import DATASETS
 from bnn.errors import BnnError
 from bnn.losses import build_loss
 from bnn.models import build
-from bnn.nn import binary_layers
+from bnn.nn import binary_layers, configure_binary
+from bnn.optim import build_lr_schedule, build_optimizer
 from bnn.schedule import Schedule
 
 TRAIN_KEYS = ("epochs", "batch_size", "device", "threads", "optimizer", "lr_schedule", "loss", "binary",
@@ -131,7 +132,9 @@ class Plan:
             if teacher == method:
                 raise BnnError(f"recipes.{method}.teacher: a recipe cannot be its own teacher")
             teacher_path = f"{self._add_recipe(dataset, model, teacher, seed)[-1].dir}/checkpoint.pt"
+        self._check_settings(self.config.get("train", {}), dataset, model, "train")
         defaults = merge(self.config.get("train", {}), {k: v for k, v in recipe.items() if k in TRAIN_KEYS})
+        self._check_settings(defaults, dataset, model, f"recipes.{method}")
         resolved: list[Stage] = []
         for i, stage_cfg in enumerate(stages_cfg):
             key = f"recipes.{method}.stages[{i}]"
@@ -172,19 +175,31 @@ class Plan:
             "init": init,
             "teacher": teacher_path if loss.needs_teacher else None,
         })
-        self._check_schedule(dataset, model, spec, key)
+        self._check_settings(spec, dataset, model, key)
         return Stage(dataset, model, method, seed, name, spec)
 
-    def _check_schedule(self, dataset: str, model: str, spec: dict, key: str) -> None:
+    def _check_settings(self, settings: dict, dataset: str, model: str, key: str) -> None:
+        """Build everything a stage with these settings builds (on the meta device, no data, no compute), so
+        a bad name or an impossible schedule fails now, reported at the config level where it was set."""
         info = DATASETS.get(dataset)
-        options = dict(spec["model"])
+        options = dict(self._model_spec(model))
         arch = options.pop("arch", None)
         with torch.device("meta"):
             net = build(arch, info.num_classes, info.shape, key=f"model_specs.{model}", **options)
-        schedule = Schedule.parse(spec.get("schedule", {}), f"{key}.schedule")
-        epochs = spec.get("epochs")
+        try:
+            configure_binary(net, **settings.get("binary", {}))
+        except BnnError as error:
+            raise BnnError(f"{key}.{error}") from None
+        except TypeError:
+            raise BnnError(f"{key}.binary: {sorted(settings.get('binary', {}))} are not all binary options; "
+                           "use weight_estimator, act_estimator, scaling, sign_zero") from None
+        epochs = settings.get("epochs", 1)
         if not isinstance(epochs, int) or epochs < 1:
             raise BnnError(f"{key}.epochs: {epochs!r} must be an integer >= 1")
+        optimizer = build_optimizer(settings.get("optimizer", {"name": "adam", "lr": 1e-3}), net, f"{key}.optimizer")
+        build_lr_schedule(settings.get("lr_schedule", {"name": "constant"}), optimizer, epochs, f"{key}.lr_schedule")
+        build_loss(settings.get("loss", {"name": "ce"}), f"{key}.loss")
+        schedule = Schedule.parse(settings.get("schedule", {}), f"{key}.schedule")
         schedule.check(epochs, len(binary_layers(net)), f"{key}.schedule")
 
     # ---- queries used by the workflow ---------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bnn import checkpoint
+from bnn import checkpoint, resume
 from bnn.data import TensorLoader, load_split, read_meta
 from bnn.errors import BnnError
 from bnn.io import save_torch, write_csv, write_yaml
@@ -50,8 +50,11 @@ def evaluate_loader(model: nn.Module, loader: TensorLoader) -> tuple[float, floa
     return loss_sum / count, 100.0 * correct / count
 
 
-def load_teacher(path: str, device: torch.device) -> nn.Module:
+def load_teacher(path: str, device: torch.device, meta: dict) -> nn.Module:
     ckpt = checkpoint.read(path, "teacher")
+    if [ckpt["num_classes"], list(ckpt["in_shape"])] != [meta["num_classes"], list(meta["shape"])]:
+        raise BnnError(f"teacher: {path} was trained for {ckpt['num_classes']} classes of shape {ckpt['in_shape']}, "
+                       f"this stage's data has {meta['num_classes']} of {meta['shape']}; use a teacher of the same dataset")
     teacher = checkpoint.rebuild(ckpt, path, "teacher").to(device).eval()
     for param in teacher.parameters():
         param.requires_grad_(False)
@@ -108,53 +111,37 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
     if loss_fn.needs_teacher:
         if not spec.get("teacher"):
             raise BnnError(f"loss.name: {spec['loss']['name']!r} needs a teacher; set teacher: to the float recipe")
-        teacher = load_teacher(spec["teacher"], device)
+        teacher = load_teacher(spec["teacher"], device, meta)
 
     optimizer = build_optimizer(spec.get("optimizer", {"name": "adam", "lr": 1e-3}), model)
     scheduler = build_lr_schedule(spec.get("lr_schedule", {"name": "constant"}), optimizer, epochs)
 
     run_dir.mkdir(parents=True, exist_ok=True)
     write_yaml(run_dir / "spec.yaml", spec)
-    rows: list[dict] = []
-    started = time.perf_counter()
-    for epoch in range(epochs):
+    first_epoch, rows, note = resume.restore(run_dir, spec, model, optimizer, scheduler)
+    if note:
+        print(f"[{label}] {note}", flush=True)
+    for epoch in range(first_epoch, epochs):
         t0 = time.perf_counter()
         states = schedule.states(epoch, n_layers)
         set_layer_states(model, states)
         train.set_epoch(epoch)
         lr = optimizer.param_groups[0]["lr"]
-        model.train()
-        loss_sum, correct, count = 0.0, 0, 0
-        for batch, (x, y) in enumerate(train):
-            logits = model(x)
-            teacher_logits = None
-            if teacher is not None:
-                with torch.no_grad():
-                    teacher_logits = teacher(x)
-            loss = loss_fn(logits, y, teacher_logits)
-            if not torch.isfinite(loss):
-                raise BnnError(f"stage {label}: non-finite loss ({loss.item()}) at epoch {epoch} batch {batch}; "
-                               "lower optimizer.lr or check the data")
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.item() * len(y)
-            correct += (logits.argmax(1) == y).sum().item()
-            count += len(y)
+        train_loss, train_acc = train_epoch(model, train, loss_fn, teacher, optimizer, f"{label} epoch {epoch}")
         scheduler.step()
         val_loss, val_acc = evaluate_loader(model, val)
-        rows.append({"epoch": epoch, "lr": f"{lr:.6g}", "train_loss": f"{loss_sum / count:.6f}",
-                     "train_acc": f"{100.0 * correct / count:.4f}", "val_loss": f"{val_loss:.6f}",
-                     "val_acc": f"{val_acc:.4f}", "binary_weight_layers": sum(s[0] for s in states),
+        rows.append({"epoch": epoch, "lr": f"{lr:.6g}", "train_loss": f"{train_loss:.6f}",
+                     "train_acc": f"{train_acc:.4f}", "val_loss": f"{val_loss:.6f}", "val_acc": f"{val_acc:.4f}",
+                     "binary_weight_layers": sum(s[0] for s in states),
                      "binary_act_layers": sum(s[1] for s in states),
                      "seconds": f"{time.perf_counter() - t0:.3f}"})
-        print(f"[{label}] epoch {epoch + 1}/{epochs} lr {lr:.4g} train loss {loss_sum / count:.4f} "
-              f"acc {100.0 * correct / count:.2f} | val loss {val_loss:.4f} acc {val_acc:.2f} | "
-              f"binary layers W {rows[-1]['binary_weight_layers']} A {rows[-1]['binary_act_layers']}",
-              flush=True)
+        print(f"[{label}] epoch {epoch + 1}/{epochs} lr {lr:.4g} train loss {train_loss:.4f} acc {train_acc:.2f} "
+              f"| val loss {val_loss:.4f} acc {val_acc:.2f} | binary layers W {rows[-1]['binary_weight_layers']} "
+              f"A {rows[-1]['binary_act_layers']}", flush=True)
         write_csv(run_dir / "metrics.csv", rows, METRICS)
+        resume.save(run_dir, spec, epoch + 1, model, optimizer, scheduler, rows)
 
-    seconds = time.perf_counter() - started
+    seconds = sum(float(row["seconds"]) for row in rows)
     lineage.append({"stage": run.get("stage", ""), "method": run.get("method", ""), "epochs": epochs,
                     "seconds": round(seconds, 3)})
     save_torch(run_dir / "checkpoint.pt", {
@@ -168,5 +155,29 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "lineage": lineage,
     })
+    resume.clear(run_dir)
     return {"seconds": seconds, "epochs": epochs, "final": rows[-1] if rows else {}}
 
+
+def train_epoch(model: nn.Module, loader: TensorLoader, loss_fn, teacher: nn.Module | None,
+                optimizer: torch.optim.Optimizer, where: str) -> tuple[float, float]:
+    """One pass over ``loader``; returns mean loss and top-1 (%). A non-finite loss stops the stage."""
+    model.train()
+    loss_sum, correct, count = 0.0, 0, 0
+    for batch, (x, y) in enumerate(loader):
+        logits = model(x)
+        teacher_logits = None
+        if teacher is not None:
+            with torch.no_grad():
+                teacher_logits = teacher(x)
+        loss = loss_fn(logits, y, teacher_logits)
+        if not torch.isfinite(loss):
+            raise BnnError(f"stage {where} batch {batch}: non-finite loss ({loss.item()}); the last completed "
+                           "epoch is kept in resume.pt; lower optimizer.lr or check the data")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.item() * len(y)
+        correct += (logits.argmax(1) == y).sum().item()
+        count += len(y)
+    return loss_sum / count, 100.0 * correct / count

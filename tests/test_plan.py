@@ -61,9 +61,21 @@ def broken(config: dict, path: list, value) -> dict:
     (["recipes", "adambnn", "stages", 1, "init"], "step0", r"recipes.adambnn.stages\[1\].init: 'step0' is not an earlier stage"),
     (["recipes", "adambnn", "teacher"], None, r"recipes.adambnn.teacher: loss 'distributional' of stage 'step1' needs a teacher"),
     (["recipes", "iterative-forward", "epochs"], 10, r"recipes.iterative-forward.stages\[0\].schedule.weights.epochs_per_layer: 8 x 3 layers"),
-    (["recipes", "binary", "loss"], {"name": "hinge"}, r"recipes.binary.stages\[0\].loss.name: unknown loss 'hinge'"),
+    (["recipes", "binary", "loss"], {"name": "hinge"}, r"recipes.binary.loss.name: unknown loss 'hinge'"),
+    (["train", "optimizer", "name"], "adamm", r"train.optimizer.name: unknown optimizer 'adamm' \(did you mean 'adam'\?\)"),
+    (["train", "lr_schedule", "name"], "cosin", r"train.lr_schedule.name: unknown lr schedule 'cosin' \(did you mean 'cosine'\?\)"),
+    (["train", "binary", "act_estimator"], "steep", r"train.binary.act_estimator: unknown estimator 'steep' \(did you mean 'ste'\?\)"),
+    (["recipes", "binary", "binary"], {"scaling": "xnor"}, r"recipes.binary.binary.scaling: unknown scaling 'xnor'"),
+    (["recipes", "adambnn", "stages", 0, "optimizer", "groups"], {"latent": {}},
+     r"recipes.adambnn.stages\[0\].optimizer.groups.latent: unknown parameter group"),
+    (["recipes", "iterative-reverse", "stages", 0, "schedule", "weights"], {"order": [1, 2, 2], "epochs_per_layer": 2},
+     r"recipes.iterative-reverse.stages\[0\].schedule.weights.order: \[1, 2, 2\] is not a permutation of the 3"),
+    (["recipes", "float", "stages", 0, "schedule"], {"weights": "binary", "layers": "inner"}, None),
 ])
 def test_bad_config_fails_with_one_line_naming_the_key(default_config, path, value, message):
+    if message is None:  # a valid variation, as a control: the checks do not reject good configs
+        Plan(broken(default_config, path, value))
+        return
     with pytest.raises(BnnError, match=message) as info:
         Plan(broken(default_config, path, value))
     assert "\n" not in str(info.value)

@@ -90,3 +90,16 @@ def test_checkpoint_with_pickled_objects_is_refused(tmp_path):
     path.write_bytes(pickle.dumps(NotATensor()))
     with pytest.raises(BnnError, match="is not a plain-tensor torch file"):
         load_torch(path)
+
+
+def test_checkpoint_with_mismatched_tensors_gives_one_line(stage_spec, digits_dir, tmp_path):
+    run_stage(stage_spec(epochs=1), tmp_path)
+    ckpt = load_torch(tmp_path / "checkpoint.pt")
+    ckpt["model"] = {"arch": "mlp", "hidden": [16, 32]}  # claims another width than its tensors have
+    torch.save(ckpt, tmp_path / "wrong.pt")
+    with pytest.raises(BnnError, match=r"wrong.pt: tensor shapes do not fit the model") as info:
+        evaluate(tmp_path / "wrong.pt", digits_dir)
+    assert "\n" not in str(info.value)
+    torch.save({"format": "something-else"}, tmp_path / "foreign.pt")
+    with pytest.raises(BnnError, match="is not a bnn checkpoint"):
+        evaluate(tmp_path / "foreign.pt", digits_dir)

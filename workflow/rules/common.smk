@@ -1,11 +1,20 @@
-# The plan: every experiment and stage, resolved from the config by bnn (bnn/plan.py).
+# Config checks and the plan: every experiment and stage, resolved from the config by bnn
+# (bnn/plan.py). Both run before any job starts; each error is one line naming the key path.
 import json
 import os
 
 from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
 
+from bnn.config_errors import schema_error_line
 from bnn.errors import BnnError
 from bnn.plan import Plan
+
+try:
+    validate(config, "../schemas/config.schema.yaml")
+except WorkflowError as error:
+    # snakemake keeps jsonschema's ValidationError as the implicit context of its WorkflowError
+    raise WorkflowError(f"config: {schema_error_line(error.__context__)}") from None
 
 try:
     PLAN = Plan(config)
