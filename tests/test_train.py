@@ -82,6 +82,7 @@ class NotATensor:
     pass
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_checkpoint_with_pickled_objects_is_refused(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"state_dict": {}, "payload": NotATensor()}, path)
