@@ -20,3 +20,4 @@ rule all:
     input:
         "results/tables/accuracy.csv",
         "results/figures/accuracy.png",
+        PLAN.sensitivity_files(),

@@ -1,4 +1,4 @@
-"""The ``bnn`` command: prepare | train | evaluate | aggregate | plot | plan.
+"""The ``bnn`` command: prepare | train | evaluate | aggregate | sensitivity | plot | plan.
 
 Each Snakemake rule calls one of these with plain arguments, so every stage can be re-run by hand
 with the same command line. User errors print one line (``bnn: error: ...``) and exit with 2.
@@ -54,6 +54,14 @@ def cmd_aggregate(args: argparse.Namespace) -> None:
     print(f"{len(table)} runs -> {args.out}")
 
 
+def cmd_sensitivity(args: argparse.Namespace) -> None:
+    from bnn.report.sensitivity import sensitivity_table, write_sensitivity
+
+    table = sensitivity_table(args.run_dirs)
+    write_sensitivity(table, args.out)
+    print(f"{len(table)} layers -> {args.out}")
+
+
 def cmd_plot(args: argparse.Namespace) -> None:
     import pandas as pd
 
@@ -101,6 +109,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("eval_files", nargs="+")
     p.set_defaults(func=cmd_aggregate)
+
+    p = sub.add_parser("sensitivity", help="gather the per-layer stages of a sensitivity recipe into a table")
+    p.add_argument("--out", required=True)
+    p.add_argument("run_dirs", nargs="+", help="the run folders of the layer stages")
+    p.set_defaults(func=cmd_sensitivity)
 
     p = sub.add_parser("plot", help="draw the accuracy figure from accuracy.csv")
     p.add_argument("--table", required=True)

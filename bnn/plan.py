@@ -23,8 +23,8 @@ from bnn.errors import BnnError
 from bnn.losses import build_loss
 from bnn.models import build
 from bnn.nn import binary_layers, configure_binary
-from bnn.optim import build_lr_schedule, build_optimizer
-from bnn.schedule import Schedule
+from bnn.optim import Optimizers
+from bnn.schedule import SENSITIVITY_ORDERS, Schedule
 
 TRAIN_KEYS = ("epochs", "batch_size", "device", "threads", "optimizer", "lr_schedule", "loss", "binary",
               "schedule")
@@ -52,6 +52,10 @@ def run_dir(dataset: str, model: str, method: str, seed: int, stage: str) -> str
     return f"{RESULTS}/runs/{dataset}/{model}/{method}/seed{seed}/{stage}"
 
 
+def sensitivity_file(dataset: str, model: str, method: str, seed: int) -> str:
+    return f"{RESULTS}/runs/{dataset}/{model}/{method}/seed{seed}/sensitivity.csv"
+
+
 @dataclass(frozen=True)
 class Stage:
     dataset: str
@@ -72,6 +76,9 @@ class Stage:
         for key in ("init", "teacher"):
             if self.spec.get(key):
                 files[key] = self.spec[key]
+        weights = self.spec.get("schedule", {}).get("weights")
+        if isinstance(weights, dict) and weights.get("sensitivity"):
+            files["sensitivity"] = weights["sensitivity"]
         return files
 
 
@@ -122,6 +129,10 @@ class Plan:
         if (dataset, model, method, seed) in self._recipe_stages:
             return self._recipe_stages[(dataset, model, method, seed)]
         recipe = self._recipe(method, f"recipes.{method}")
+        unknown = sorted(set(recipe) - {"teacher", "stages", "per_layer", *TRAIN_KEYS})
+        if unknown:
+            raise BnnError(f"recipes.{method}.{unknown[0]}: unknown recipe key; known: teacher, stages, per_layer, "
+                           f"{', '.join(TRAIN_KEYS)}")
         stages_cfg = recipe.get("stages")
         if not isinstance(stages_cfg, list) or not stages_cfg:
             raise BnnError(f"recipes.{method}.stages: must be a non-empty list of stages")
@@ -135,6 +146,8 @@ class Plan:
         self._check_settings(self.config.get("train", {}), dataset, model, "train")
         defaults = merge(self.config.get("train", {}), {k: v for k, v in recipe.items() if k in TRAIN_KEYS})
         self._check_settings(defaults, dataset, model, f"recipes.{method}")
+        if recipe.get("per_layer"):
+            stages_cfg = self._per_layer_stages(dataset, model, method, stages_cfg, defaults)
         resolved: list[Stage] = []
         for i, stage_cfg in enumerate(stages_cfg):
             key = f"recipes.{method}.stages[{i}]"
@@ -144,6 +157,58 @@ class Plan:
         for stage in resolved:
             self._stages[(dataset, model, method, seed, stage.name)] = stage
         return resolved
+
+    def _per_layer_stages(self, dataset: str, model: str, method: str, stages_cfg: list, defaults: dict) -> list:
+        """Sensitivity pre-training (METHODS.md §5.3): the recipe's one stage, repeated for every controlled
+        layer k as stage ``layer{k}`` in which only layer k's weights are binary."""
+        key = f"recipes.{method}.stages"
+        if len(stages_cfg) != 1:
+            raise BnnError(f"{key}: a per_layer recipe has exactly one stage, the template of every layer's stage")
+        template = stages_cfg[0]
+        settings = merge(defaults, {k: v for k, v in template.items() if k in TRAIN_KEYS})
+        schedule = settings.get("schedule", {})
+        own = template.get("schedule", {}).get("weights", "binary")
+        if own != "binary":
+            raise BnnError(f"{key}[0].schedule.weights: {own!r}; a per_layer recipe sets it per layer itself: "
+                           "leave it out or write binary")
+        n = len(Schedule.parse(schedule, f"{key}[0].schedule").controlled(self._layer_count(dataset, model)))
+        stages = []
+        for k in range(1, n + 1):
+            stage = copy.deepcopy(template)
+            stage["name"] = f"layer{k:0{len(str(n))}d}"
+            stage["schedule"] = {**schedule, "weights": {"only": k}}
+            stages.append(stage)
+        return stages
+
+    def _layer_count(self, dataset: str, model: str) -> int:
+        info = DATASETS.get(dataset)
+        options = dict(self._model_spec(model))
+        arch = options.pop("arch", None)
+        with torch.device("meta"):
+            return len(binary_layers(build(arch, info.num_classes, info.shape, key=f"model_specs.{model}",
+                                           **options)))
+
+    def _resolve_sensitivity(self, dataset: str, model: str, seed: int, spec: dict, key: str) -> None:
+        """Point an ascend/descend order at the sensitivity table of its per-layer recipe (same experiment)."""
+        schedule = spec.get("schedule", {})
+        acts = schedule.get("acts")
+        if isinstance(acts, dict) and acts.get("order") in SENSITIVITY_ORDERS:
+            raise BnnError(f"{key}.schedule.acts.order: {acts['order']!r} is for weights only; use forward, reverse, "
+                           "random or a permutation")
+        weights = schedule.get("weights")
+        if not (isinstance(weights, dict) and weights.get("order") in SENSITIVITY_ORDERS):
+            return
+        source = weights.get("sensitivity", "sensitivity")
+        recipe = self._recipe(source, f"{key}.schedule.weights.sensitivity")
+        if not recipe.get("per_layer"):
+            raise BnnError(f"{key}.schedule.weights.sensitivity: recipe {source!r} is not a sensitivity recipe; "
+                           "name one with per_layer: true")
+        layer_stage = self._add_recipe(dataset, model, source, seed)[0]
+        theirs, ours = layer_stage.spec["schedule"].get("layers", "inner"), schedule.get("layers", "inner")
+        if theirs != ours:
+            raise BnnError(f"{key}.schedule.layers: {ours!r}, but sensitivity recipe {source!r} ranks layers: "
+                           f"{theirs!r}; use the same layers setting in both")
+        weights["sensitivity"] = sensitivity_file(dataset, model, source, seed)
 
     def _stage(self, dataset, model, method, seed, cfg, defaults, earlier, teacher_path, key) -> Stage:
         if not isinstance(cfg, dict) or not cfg.get("name"):
@@ -175,6 +240,7 @@ class Plan:
             "init": init,
             "teacher": teacher_path if loss.needs_teacher else None,
         })
+        self._resolve_sensitivity(dataset, model, seed, spec, key)
         self._check_settings(spec, dataset, model, key)
         return Stage(dataset, model, method, seed, name, spec)
 
@@ -196,11 +262,13 @@ class Plan:
         epochs = settings.get("epochs", 1)
         if not isinstance(epochs, int) or epochs < 1:
             raise BnnError(f"{key}.epochs: {epochs!r} must be an integer >= 1")
-        optimizer = build_optimizer(settings.get("optimizer", {"name": "adam", "lr": 1e-3}), net, f"{key}.optimizer")
-        build_lr_schedule(settings.get("lr_schedule", {"name": "constant"}), optimizer, epochs, f"{key}.lr_schedule")
         build_loss(settings.get("loss", {"name": "ce"}), f"{key}.loss")
         schedule = Schedule.parse(settings.get("schedule", {}), f"{key}.schedule")
-        schedule.check(epochs, len(binary_layers(net)), f"{key}.schedule")
+        layers = binary_layers(net)
+        schedule.check(epochs, len(layers), f"{key}.schedule", tables_ready=False)
+        Optimizers(settings.get("optimizer", {"name": "adam", "lr": 1e-3}), settings.get("lr_schedule", {}), net,
+                   [layers[i] for i in schedule.latent_layers(len(layers))], epochs, f"{key}.optimizer",
+                   f"{key}.lr_schedule", binary_from_start=schedule.weights.kind == "binary")
 
     # ---- queries used by the workflow ---------------------------------------------------------
     def stage(self, dataset: str, model: str, method: str, seed: int | str, stage: str) -> Stage:
@@ -215,9 +283,20 @@ class Plan:
     def final_stage(self, dataset: str, model: str, method: str, seed: int) -> Stage:
         return self._recipe_stages[(dataset, model, method, int(seed))][-1]
 
+    def is_per_layer(self, method: str) -> bool:
+        return bool(self._recipe(method, "methods").get("per_layer"))
+
     def eval_files(self) -> list[str]:
-        """One eval.json per selected experiment, in the final stage's folder."""
-        return [f"{self.final_stage(*e).dir}/eval.json" for e in self.experiments]
+        """One eval.json per selected experiment (except sensitivity recipes), in the final stage's folder."""
+        return [f"{self.final_stage(*e).dir}/eval.json" for e in self.experiments if not self.is_per_layer(e[2])]
+
+    def sensitivity_files(self) -> list[str]:
+        """The sensitivity.csv of every selected experiment whose recipe is per_layer."""
+        return [sensitivity_file(*e) for e in self.experiments if self.is_per_layer(e[2])]
+
+    def layer_stages(self, dataset: str, model: str, method: str, seed: int | str) -> list[Stage]:
+        """The per-layer stages a sensitivity.csv is gathered from."""
+        return self._recipe_stages[(dataset, model, method, int(seed))]
 
     def datasets(self) -> list[str]:
         return list(dict.fromkeys(e[0] for e in self.experiments))

@@ -6,8 +6,15 @@ A schedule has one rule for the weights and one for the activations of the contr
 * ``{order: O, epochs_per_layer: k}`` — iterative layer-by-layer binarization (METHODS.md §5.2):
   at epoch e (0-based) the first ``min(L, e // k + 1)`` layers of order O are binary, so the first
   listed layer is binary from the first epoch, and once binary a layer stays binary.
-  Orders: ``forward``, ``reverse``, ``random`` (seeded by ``order_seed``), or an explicit
-  permutation of the 1-based layer numbers (a list ``[1, 3, 2]`` or a string ``"132"``).
+  Orders: ``forward``, ``reverse``, ``random`` (seeded by ``order_seed``), an explicit
+  permutation of the 1-based layer numbers (a list ``[1, 3, 2]`` or a string ``"132"``), or
+  ``ascend`` / ``descend`` from a sensitivity table (§5.3): the sensitivity of layer k is how low the
+  validation accuracy is when only layer k is binary; ``ascend`` binarizes the least sensitive layer
+  (highest accuracy) first, ``descend`` the most sensitive first; ties go to the lower layer number.
+  ``sensitivity`` names the per-layer recipe in the config and holds the path of its
+  ``sensitivity.csv`` in a resolved stage spec;
+* ``{only: k}`` — only controlled layer k (1-based) is binary, at every epoch (sensitivity
+  pre-training, §5.3).
 
 ``layers: inner`` (default) controls every binarizable layer but the first and the last, which stay
 real (the papers' convention); ``layers: all`` controls all of them (Iterative Training binarizes
@@ -16,32 +23,51 @@ first and last layers too, §5.1).
 
 from __future__ import annotations
 
+import csv
 import random
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bnn.errors import BnnError
 
-ORDERS = ("forward", "reverse", "random")
+ORDERS = ("forward", "reverse", "random", "ascend", "descend")
+SENSITIVITY_ORDERS = ("ascend", "descend")
+
+
+def read_sensitivity(path: str | Path) -> dict[int, float]:
+    """Layer number (1-based) -> final validation accuracy with only that layer binary."""
+    path = Path(path)
+    if not path.is_file():
+        raise BnnError(f"schedule.weights.sensitivity: {path} not found; run the sensitivity recipe first")
+    with open(path, newline="") as handle:
+        return {int(row["layer"]): float(row["val_acc"]) for row in csv.DictReader(handle)}
 
 
 @dataclass(frozen=True)
 class Rule:
     """When the weights (or activations) of the controlled layers are binary."""
 
-    kind: str  # "real" | "binary" | "iterative"
+    kind: str  # "real" | "binary" | "iterative" | "only"
     order: tuple[int, ...] | str = ()
     epochs_per_layer: int = 0
     order_seed: int = 0
+    sensitivity: str = ""
+    only: int = 0
 
     @classmethod
     def parse(cls, value: Any, key: str) -> "Rule":
         if value in ("real", "binary"):
             return cls(kind=value)
+        if isinstance(value, dict) and set(value) == {"only"}:
+            if not isinstance(value["only"], int) or value["only"] < 1:
+                raise BnnError(f"{key}.only: {value['only']!r} must be a layer number >= 1")
+            return cls(kind="only", only=value["only"])
         if isinstance(value, dict) and "order" in value:
-            extra = set(value) - {"order", "epochs_per_layer", "order_seed"}
+            extra = set(value) - {"order", "epochs_per_layer", "order_seed", "sensitivity"}
             if extra:
-                raise BnnError(f"{key}.{sorted(extra)[0]}: unknown key; use order, epochs_per_layer, order_seed")
+                raise BnnError(f"{key}.{sorted(extra)[0]}: unknown key; use order, epochs_per_layer, order_seed, "
+                               "sensitivity")
             every = value.get("epochs_per_layer")
             if not isinstance(every, int) or every < 1:
                 raise BnnError(f"{key}.epochs_per_layer: {every!r} must be an integer >= 1")
@@ -54,8 +80,8 @@ class Rule:
             elif isinstance(order, list):
                 order = tuple(order)
             return cls(kind="iterative", order=order, epochs_per_layer=every,
-                       order_seed=int(value.get("order_seed", 0)))
-        raise BnnError(f"{key}: {value!r} is not 'real', 'binary' or {{order: ..., epochs_per_layer: k}}")
+                       order_seed=int(value.get("order_seed", 0)), sensitivity=str(value.get("sensitivity", "")))
+        raise BnnError(f"{key}: {value!r} is not 'real', 'binary', {{order: ..., epochs_per_layer: k}} or {{only: k}}")
 
     def permutation(self, n: int, key: str) -> list[int]:
         """The 0-based binarization order of ``n`` controlled layers."""
@@ -67,6 +93,14 @@ class Rule:
             order = list(range(n))
             random.Random(self.order_seed).shuffle(order)
             return order
+        if self.order in SENSITIVITY_ORDERS:
+            accuracy = read_sensitivity(self.sensitivity)
+            if sorted(accuracy) != list(range(1, n + 1)):
+                raise BnnError(f"{key}.sensitivity: {self.sensitivity} has layers {sorted(accuracy)}, this schedule "
+                               f"controls layers 1..{n}; use a sensitivity recipe with the same model and layers")
+            ascending = sorted(accuracy, key=lambda layer: (-accuracy[layer], layer))
+            order = ascending if self.order == "ascend" else ascending[::-1]
+            return [layer - 1 for layer in order]
         if sorted(self.order) != list(range(1, n + 1)):
             raise BnnError(f"{key}.order: {list(self.order)} is not a permutation of the {n} controlled "
                            f"layers 1..{n}")
@@ -77,6 +111,8 @@ class Rule:
             return [False] * n
         if self.kind == "binary":
             return [True] * n
+        if self.kind == "only":
+            return [i == self.only - 1 for i in range(n)]
         count = min(n, epoch // self.epochs_per_layer + 1)
         flags = [False] * n
         for index in self.permutation(n, key)[:count]:
@@ -107,6 +143,10 @@ class Schedule:
             return list(range(n_layers))
         return list(range(1, n_layers - 1))
 
+    def latent_layers(self, n_layers: int) -> list[int]:
+        """Indices of the layers whose weights are binary at some epoch of this schedule."""
+        return [] if self.weights.kind == "real" else self.controlled(n_layers)
+
     def states(self, epoch: int, n_layers: int, key: str = "schedule") -> list[list[bool]]:
         """[weights_binary, acts_binary] of every binarizable layer at ``epoch``."""
         states = [[False, False] for _ in range(n_layers)]
@@ -117,16 +157,21 @@ class Schedule:
             states[index] = [w, a]
         return states
 
-    def check(self, epochs: int, n_layers: int, key: str = "schedule") -> None:
-        """Fail fast if the schedule cannot run on this model for ``epochs`` epochs."""
+    def check(self, epochs: int, n_layers: int, key: str = "schedule", tables_ready: bool = True) -> None:
+        """Fail fast if the schedule cannot run on this model for ``epochs`` epochs. Before the sensitivity
+        table exists (``tables_ready=False``, at plan time) an ascend/descend order is checked for epochs only."""
         n = len(self.controlled(n_layers))
         if n == 0:
             raise BnnError(f"{key}.layers: the model has {n_layers} binarizable layers, none of them inner; "
                            "use layers: all")
         for name, rule in (("weights", self.weights), ("acts", self.acts)):
+            if rule.kind == "only" and rule.only > n:
+                raise BnnError(f"{key}.{name}.only: layer {rule.only} does not exist; this schedule controls "
+                               f"layers 1..{n}")
             if rule.kind != "iterative":
                 continue
-            rule.permutation(n, f"{key}.{name}")
+            if tables_ready or rule.order not in SENSITIVITY_ORDERS:
+                rule.permutation(n, f"{key}.{name}")
             last = (n - 1) * rule.epochs_per_layer
             if last >= epochs:
                 raise BnnError(f"{key}.{name}.epochs_per_layer: {rule.epochs_per_layer} x {n} layers needs more "

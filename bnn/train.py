@@ -20,13 +20,13 @@ from bnn.io import save_torch, write_csv, write_yaml
 from bnn.losses import build_loss
 from bnn.models import build
 from bnn.nn import binary_layers, configure_binary, layer_states, set_layer_states
-from bnn.optim import build_lr_schedule, build_optimizer
+from bnn.optim import Optimizers
 from bnn.schedule import Schedule
 
 SPEC_KEYS = {"run", "data", "model", "init", "teacher", "epochs", "batch_size", "schedule", "binary",
              "optimizer", "lr_schedule", "loss", "device", "threads", "seed"}
 METRICS = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "binary_weight_layers",
-           "binary_act_layers", "seconds"]
+           "binary_act_layers", "flip_ratio", "seconds"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -113,12 +113,15 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
             raise BnnError(f"loss.name: {spec['loss']['name']!r} needs a teacher; set teacher: to the float recipe")
         teacher = load_teacher(spec["teacher"], device, meta)
 
-    optimizer = build_optimizer(spec.get("optimizer", {"name": "adam", "lr": 1e-3}), model)
-    scheduler = build_lr_schedule(spec.get("lr_schedule", {"name": "constant"}), optimizer, epochs)
+    layers = binary_layers(model)
+    optimizers = Optimizers(spec.get("optimizer", {"name": "adam", "lr": 1e-3}),
+                            spec.get("lr_schedule", {"name": "constant"}), model,
+                            [layers[i] for i in schedule.latent_layers(n_layers)], epochs,
+                            binary_from_start=schedule.weights.kind == "binary")
 
     run_dir.mkdir(parents=True, exist_ok=True)
     write_yaml(run_dir / "spec.yaml", spec)
-    first_epoch, rows, note = resume.restore(run_dir, spec, model, optimizer, scheduler)
+    first_epoch, rows, note = resume.restore(run_dir, spec, model, optimizers)
     if note:
         print(f"[{label}] {note}", flush=True)
     for epoch in range(first_epoch, epochs):
@@ -126,20 +129,24 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
         states = schedule.states(epoch, n_layers)
         set_layer_states(model, states)
         train.set_epoch(epoch)
-        lr = optimizer.param_groups[0]["lr"]
-        train_loss, train_acc = train_epoch(model, train, loss_fn, teacher, optimizer, f"{label} epoch {epoch}")
-        scheduler.step()
+        optimizers.start_epoch()
+        lr = optimizers.lr()
+        signs = weight_signs(model)
+        train_loss, train_acc = train_epoch(model, train, loss_fn, teacher, optimizers, f"{label} epoch {epoch}")
+        flips = flip_ratio(signs, model)
+        optimizers.end_epoch()
         val_loss, val_acc = evaluate_loader(model, val)
         rows.append({"epoch": epoch, "lr": f"{lr:.6g}", "train_loss": f"{train_loss:.6f}",
                      "train_acc": f"{train_acc:.4f}", "val_loss": f"{val_loss:.6f}", "val_acc": f"{val_acc:.4f}",
                      "binary_weight_layers": sum(s[0] for s in states),
                      "binary_act_layers": sum(s[1] for s in states),
+                     "flip_ratio": "" if flips is None else f"{flips:.6f}",
                      "seconds": f"{time.perf_counter() - t0:.3f}"})
         print(f"[{label}] epoch {epoch + 1}/{epochs} lr {lr:.4g} train loss {train_loss:.4f} acc {train_acc:.2f} "
               f"| val loss {val_loss:.4f} acc {val_acc:.2f} | binary layers W {rows[-1]['binary_weight_layers']} "
               f"A {rows[-1]['binary_act_layers']}", flush=True)
         write_csv(run_dir / "metrics.csv", rows, METRICS)
-        resume.save(run_dir, spec, epoch + 1, model, optimizer, scheduler, rows)
+        resume.save(run_dir, spec, epoch + 1, model, optimizers, rows)
 
     seconds = sum(float(row["seconds"]) for row in rows)
     lineage.append({"stage": run.get("stage", ""), "method": run.get("method", ""), "epochs": epochs,
@@ -159,8 +166,24 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
     return {"seconds": seconds, "epochs": epochs, "final": rows[-1] if rows else {}}
 
 
+def weight_signs(model: nn.Module) -> dict[int, torch.Tensor]:
+    """Signs of the effective weights of the layers whose weights are binary now."""
+    with torch.no_grad():
+        return {i: layer.effective_weight().sign() for i, layer in enumerate(binary_layers(model))
+                if layer.binary_weights}
+
+
+def flip_ratio(before: dict[int, torch.Tensor], model: nn.Module) -> float | None:
+    """Fraction of binary weights whose sign changed since ``before`` (AdamBNN's stability measure, §4.4)."""
+    if not before:
+        return None
+    after = weight_signs(model)
+    changed = sum((after[i] != signs).sum().item() for i, signs in before.items())
+    return changed / sum(signs.numel() for signs in before.values())
+
+
 def train_epoch(model: nn.Module, loader: TensorLoader, loss_fn, teacher: nn.Module | None,
-                optimizer: torch.optim.Optimizer, where: str) -> tuple[float, float]:
+                optimizers: Optimizers, where: str) -> tuple[float, float]:
     """One pass over ``loader``; returns mean loss and top-1 (%). A non-finite loss stops the stage."""
     model.train()
     loss_sum, correct, count = 0.0, 0, 0
@@ -174,9 +197,9 @@ def train_epoch(model: nn.Module, loader: TensorLoader, loss_fn, teacher: nn.Mod
         if not torch.isfinite(loss):
             raise BnnError(f"stage {where} batch {batch}: non-finite loss ({loss.item()}); the last completed "
                            "epoch is kept in resume.pt; lower optimizer.lr or check the data")
-        optimizer.zero_grad(set_to_none=True)
+        optimizers.zero_grad()
         loss.backward()
-        optimizer.step()
+        optimizers.step()
         loss_sum += loss.item() * len(y)
         correct += (logits.argmax(1) == y).sum().item()
         count += len(y)

@@ -13,7 +13,8 @@ def test_default_config_expands_to_the_stage_chain(default_config):
         assert {(model, "float", "train"), (model, "binary", "train"), (model, "adambnn", "step1"),
                 (model, "adambnn", "step2"), (model, "iterative-forward", "train"),
                 (model, "iterative-reverse", "train")} <= names
-    assert len(plan.eval_files()) == len(default_config["models"]) * len(default_config["methods"])
+    evaluated = [m for m in default_config["methods"] if not default_config["recipes"][m].get("per_layer")]
+    assert len(plan.eval_files()) == len(default_config["models"]) * len(evaluated)
 
 
 def test_two_step_chains_checkpoints_and_teacher(default_config):
@@ -79,3 +80,32 @@ def test_bad_config_fails_with_one_line_naming_the_key(default_config, path, val
     with pytest.raises(BnnError, match=message) as info:
         Plan(broken(default_config, path, value))
     assert "\n" not in str(info.value)
+
+
+def test_sensitivity_recipe_expands_per_layer_and_feeds_ascend(default_config):
+    plan = Plan(default_config)
+    layers = [s.name for s in plan.layer_stages("digits", "mlp", "sensitivity", 0)]
+    assert layers == ["layer1", "layer2", "layer3"]  # hidden [256, 256] + classifier, layers: all
+    assert [s.spec["schedule"]["weights"] for s in plan.layer_stages("digits", "mlp", "sensitivity", 0)] == \
+        [{"only": 1}, {"only": 2}, {"only": 3}]
+    ascend = plan.stage("digits", "mlp", "iterative-ascend", 0, "train")
+    table = "results/runs/digits/mlp/sensitivity/seed0/sensitivity.csv"
+    assert ascend.inputs()["sensitivity"] == table == ascend.spec["schedule"]["weights"]["sensitivity"]
+    assert table in plan.sensitivity_files()
+    assert not any("/sensitivity/" in f for f in plan.eval_files())
+
+
+@pytest.mark.parametrize("path,value,message", [
+    (["recipes", "iterative-ascend", "stages", 0, "schedule", "weights", "sensitivity"], "float",
+     r"recipes.iterative-ascend.stages\[0\].schedule.weights.sensitivity: recipe 'float' is not a sensitivity recipe"),
+    (["recipes", "iterative-ascend", "stages", 0, "schedule", "layers"], "inner",
+     r"recipes.iterative-ascend.stages\[0\].schedule.layers: 'inner', but sensitivity recipe 'sensitivity' ranks layers: 'all'"),
+    (["recipes", "sensitivity", "stages", 0, "schedule", "weights"], "real",
+     r"recipes.sensitivity.stages\[0\].schedule.weights: 'real'; a per_layer recipe sets it per layer itself"),
+    (["recipes", "sensitivity", "per_layer"], False,
+     r"recipes.iterative-ascend.stages\[0\].schedule.weights.sensitivity: recipe 'sensitivity' is not a sensitivity"),
+    (["recipes", "binary", "optimiser"], {"name": "sgd"}, r"recipes.binary.optimiser: unknown recipe key"),
+])
+def test_bad_sensitivity_configs(default_config, path, value, message):
+    with pytest.raises(BnnError, match=message):
+        Plan(broken(default_config, path, value))

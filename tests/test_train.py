@@ -104,3 +104,23 @@ def test_checkpoint_with_mismatched_tensors_gives_one_line(stage_spec, digits_di
     torch.save({"format": "something-else"}, tmp_path / "foreign.pt")
     with pytest.raises(BnnError, match="is not a bnn checkpoint"):
         evaluate(tmp_path / "foreign.pt", digits_dir)
+
+
+def test_sgdat_stage_trains_binary_weights_and_logs_flip_ratio(stage_spec, digits_dir, tmp_path):
+    spec = stage_spec(epochs=3, schedule={"weights": "binary", "acts": "binary"},
+                      optimizer={"binary": {"name": "sgdat", "lr": 1e-3, "threshold": 1e-7},
+                                 "real": {"name": "adam", "lr": 3e-3}}, lr_schedule={"name": "constant"})
+    run_stage(spec, tmp_path)
+    rows = read_metrics(tmp_path)
+    ratios = [float(r["flip_ratio"]) for r in rows]
+    assert all(0 < r < 1 for r in ratios)  # weights move, but not all of them
+    ckpt = load_torch(tmp_path / "checkpoint.pt")
+    latent = ckpt["state_dict"]["features.3.weight"]  # the inner binary layer holds ±1 itself
+    assert set(latent.unique().tolist()) == {-1.0, 1.0}
+    result = evaluate(tmp_path / "checkpoint.pt", digits_dir)
+    assert result["binary_check"]["ok"] and result["top1"] > 30  # far above chance (10%) after 3 epochs
+
+
+def test_float_stage_has_no_flip_ratio(stage_spec, tmp_path):
+    run_stage(stage_spec(epochs=1), tmp_path)
+    assert read_metrics(tmp_path)[0]["flip_ratio"] == ""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from conftest import REPO
@@ -55,20 +56,23 @@ def workflow_run(tmp_path_factory):
 @pytest.mark.workflow
 def test_dry_run_lists_the_stage_chain(tmp_path):
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
+    # per model: 7 recipes, adambnn has 2 stages; sensitivity: 3 layers each (mlp 32-32-10; convnet 8-16 + linear)
     assert planned_jobs(snakemake(tmp_path, "-n", "--quiet", "rules")) == {
-        "prepare_data": 1, "train_stage": 12, "evaluate": 10, "aggregate": 1, "figure_accuracy": 1}
+        "prepare_data": 1, "train_stage": 2 * 8 + 3 + 3, "evaluate": 2 * 7, "sensitivity_table": 2, "aggregate": 1,
+        "figure_accuracy": 1}
 
 
 @pytest.mark.workflow
 def test_accuracy_table_has_every_run_with_its_bits(workflow_run):
     table = pd.read_csv(workflow_run / "results/tables/accuracy.csv")
     assert set(REQUIRED) <= set(table.columns)
-    assert len(table) == 10 and not table.duplicated(["dataset", "model", "method", "seed"]).any()
+    assert len(table) == 2 * len(METHODS) and set(table["method"]) == set(METHODS)
+    assert not table.duplicated(["dataset", "model", "method", "seed"]).any()
     assert table["top1"].between(0, 100).all() and (table["top5"] >= table["top1"]).all()
     bits = {m: tuple(g[["weight_bits", "act_bits"]].drop_duplicates().itertuples(index=False))
             for m, g in table.groupby("method")}
     assert bits == {"float": ((32, 32),), "binary": ((1, 1),), "adambnn": ((1, 1),),
-                    "iterative-forward": ((1, 32),), "iterative-reverse": ((1, 32),)}
+                    **{m: ((1, 32),) for m in METHODS if m.startswith("iterative")}}
     binary = table[table["weight_bits"] == 1]
     assert (binary["binary_params"] > 0).all() and (table[table["method"] == "float"]["binary_params"] == 0).all()
     assert (table[table["method"] == "adambnn"]["epochs"] == 4).all()  # two stages of 2 epochs
@@ -90,6 +94,25 @@ def test_every_run_folder_holds_the_contract(workflow_run):
     assert (step2["binary_weight_layers"] > 0).all()
     forward = pd.read_csv(workflow_run / "results/runs/digits/mlp/iterative-forward/seed0/train/metrics.csv")
     assert forward["binary_weight_layers"].tolist() == [1, 2, 3, 3]
+
+
+@pytest.mark.workflow
+def test_sensitivity_table_orders_ascend_and_descend(workflow_run):
+    from bnn.schedule import Schedule
+
+    base = workflow_run / "results/runs/digits/mlp"
+    table = pd.read_csv(base / "sensitivity/seed0/sensitivity.csv")
+    assert table["layer"].tolist() == [1, 2, 3] and (table["epochs"] == 2).all()
+    for k in (1, 2, 3):  # each row comes from the stage in which only that layer was binary
+        layer_metrics = pd.read_csv(base / f"sensitivity/seed0/layer{k}/metrics.csv")
+        assert table.loc[k - 1, "val_acc"] == pytest.approx(layer_metrics["val_acc"].iloc[-1])
+        assert (layer_metrics["binary_weight_layers"] == 1).all()
+    rule = {"order": "ascend", "epochs_per_layer": 1, "sensitivity": str(base / "sensitivity/seed0/sensitivity.csv")}
+    order = Schedule.parse({"weights": rule, "layers": "all"}).weights.permutation(3, "k")
+    first = int(table.sort_values(["val_acc", "layer"], ascending=[False, True])["layer"].iloc[0]) - 1
+    assert order[0] == first
+    ckpt = torch.load(base / "iterative-ascend/seed0/train/checkpoint.pt", weights_only=True)
+    assert ckpt["layer_states"] == [[True, False]] * 3
 
 
 @pytest.mark.workflow

@@ -36,6 +36,7 @@ wildcard_constraints:
 localrules:
     aggregate,
     figure_accuracy,
+    sensitivity_table,
 
 
 def stage_of(wildcards):

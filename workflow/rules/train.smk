@@ -20,3 +20,23 @@ rule train_stage:
         BNN_ENV
     shell:
         "bnn train --spec {params.spec:q} --run-dir {params.run_dir} --threads {threads} > {log} 2>&1"
+
+
+# Sensitivity pre-training (per_layer recipes): one train_stage job per layer, gathered here.
+rule sensitivity_table:
+    input:
+        lambda wildcards: [
+            f"{stage.dir}/{name}"
+            for stage in PLAN.layer_stages(**wildcards)
+            for name in ("metrics.csv", "spec.yaml")
+        ],
+    output:
+        "results/runs/{dataset}/{model}/{method}/seed{seed}/sensitivity.csv",
+    log:
+        "results/runs/{dataset}/{model}/{method}/seed{seed}/sensitivity.log",
+    params:
+        run_dirs=lambda wildcards: [stage.dir for stage in PLAN.layer_stages(**wildcards)],
+    conda:
+        BNN_ENV
+    shell:
+        "bnn sensitivity --out {output} {params.run_dirs} > {log} 2>&1"

@@ -1,0 +1,34 @@
+"""Per-epoch learning-rate schedules by name (factors of the base lr, stepped once per epoch)."""
+
+from __future__ import annotations
+
+import math
+
+from bnn.registry import Registry
+
+LR_SCHEDULES: Registry = Registry("lr schedule")
+
+
+@LR_SCHEDULES.register("constant")
+def constant(epoch: int, epochs: int) -> float:
+    return 1.0
+
+
+@LR_SCHEDULES.register("cosine")
+def cosine(epoch: int, epochs: int, warmup: int = 0) -> float:
+    """Linear warm-up (e+1)/(W+1) for e < W, then cosine to 0 (METHODS.md §6.7; W = 0: CosineAnnealingLR)."""
+    if epoch < warmup:
+        return (epoch + 1) / (warmup + 1)
+    return 0.5 * (1 + math.cos(math.pi * (epoch - warmup) / max(1, epochs - warmup)))
+
+
+@LR_SCHEDULES.register("linear")
+def linear(epoch: int, epochs: int) -> float:
+    """Linear decay to 0: lr * (1 - e / E) (AdamBNN, METHODS.md §4.3)."""
+    return 1.0 - epoch / epochs
+
+
+@LR_SCHEDULES.register("multistep")
+def multistep(epoch: int, epochs: int, milestones: list[int] = (), gamma: float = 0.1) -> float:
+    """lr * gamma^(number of milestones reached) (METHODS.md §5.5)."""
+    return gamma ** sum(epoch >= m for m in milestones)
