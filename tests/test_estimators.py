@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from bnn.errors import BnnError
-from bnn.nn import BinaryLinear, build_estimator, configure_binary, set_progress
+from bnn.nn import BinaryConv2d, BinaryLinear, build_estimator, configure_binary, set_progress
+from bnn.nn.scaling import SCALINGS
 
 X = torch.tensor([-2.0, -1.0, -0.75, -0.5, 0.0, 0.25, 0.5, 1.0, 2.0])
 
@@ -118,3 +119,57 @@ def test_stochastic_layer_follows_train_and_eval_mode():
 def test_sign_zero_must_be_plus_or_zero():
     with pytest.raises(BnnError, match="binary.sign_zero: 'one' is not one of plus, zero"):
         BinaryLinear(2, 2).configure(sign_zero="one")
+
+
+# ---- scaling (§0.3) -------------------------------------------------------------------------------
+
+W = torch.tensor([[1.0, 2.0, 3.0, 6.0], [1.0, -1.0, 1.0, -1.0]])
+
+
+def test_no_scale_signs_the_weight_itself():
+    to_sign, scale = SCALINGS.get("none")(W)
+    assert to_sign is W and scale.item() == 1.0
+
+
+def test_channel_mean_scale_is_mean_abs_per_channel():
+    to_sign, scale = SCALINGS.get("channel_mean")(W)
+    assert to_sign is W
+    torch.testing.assert_close(scale, torch.tensor([[3.0], [1.0]]))
+
+
+def test_libra_pb_standardises_and_scales_by_a_power_of_two():
+    to_sign, scale = SCALINGS.get("libra_pb")(W)
+    # channel 0: mean 3, unbiased std sqrt(14/3); mean |W_hat| = 6 / (4 sqrt(14/3)) = 0.694 -> 2^-1
+    std0 = math.sqrt(14 / 3)
+    # channel 1: mean 0, unbiased std sqrt(4/3); mean |W_hat| = 0.866 -> 2^0
+    std1 = math.sqrt(4 / 3)
+    expected = torch.tensor([[-2 / std0, -1 / std0, 0.0, 3 / std0], [1 / std1, -1 / std1, 1 / std1, -1 / std1]])
+    torch.testing.assert_close(to_sign, expected)
+    torch.testing.assert_close(scale, torch.tensor([[0.5], [1.0]]))
+
+
+@pytest.mark.parametrize("zero,third", [("zero", 0.0), ("plus", 0.5)])
+def test_libra_pb_layer_weight_is_power_of_two_times_sign(zero, third):
+    layer = BinaryLinear(4, 2, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(W)
+    layer.configure(weight_estimator="ede", scaling="libra_pb", sign_zero=zero)
+    layer.set_binary(True, False)
+    expected = torch.tensor([[-0.5, -0.5, third, 0.5], [1.0, -1.0, 1.0, -1.0]])
+    torch.testing.assert_close(layer.effective_weight().detach(), expected)
+
+
+def test_libra_pb_gradient_flows_through_mean_and_std():
+    torch.manual_seed(0)
+    layer = BinaryConv2d(2, 3, 3, bias=False)
+    layer.configure(weight_estimator="ste", scaling="libra_pb")
+    layer.set_binary(True, False)
+    upstream = torch.randn(3, 2, 3, 3)
+    (layer.effective_weight() * upstream).sum().backward()
+    # with identity STE the gradient is that of scale * (W - mean) / std, scale held constant
+    w = layer.weight.detach().clone().requires_grad_(True)
+    mean, std = w.mean(dim=(1, 2, 3), keepdim=True), w.std(dim=(1, 2, 3), keepdim=True)
+    _, scale = SCALINGS.get("libra_pb")(w.detach())
+    (scale * (w - mean) / std * upstream).sum().backward()
+    torch.testing.assert_close(layer.weight.grad, w.grad)
+    assert not torch.allclose(layer.weight.grad, scale * upstream)

@@ -47,10 +47,11 @@ class BinaryLayer(nn.Module):
         self.act_estimator.set_progress(epoch, epochs)
 
     def effective_weight(self) -> torch.Tensor:
-        """The weight used in the forward pass: latent W, or scale * sign(W)."""
+        """The weight used in the forward pass: W, or scale * sign(w_to_sign) from the scaling (§0.3)."""
         if not self.binary_weights:
             return self.weight
-        return SCALINGS.get(self.scaling)(self.weight) * self.weight_estimator(self.weight, self.training)
+        to_sign, scale = SCALINGS.get(self.scaling)(self.weight)
+        return scale * self.weight_estimator(to_sign, self.training)
 
     def effective_input(self, x: torch.Tensor) -> torch.Tensor:
         return self.act_estimator(x, self.training) if self.binary_acts else x
