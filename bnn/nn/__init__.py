@@ -5,7 +5,8 @@ from bnn.nn.estimators import ESTIMATORS, build_estimator, sign
 from bnn.nn.layers import (BinaryConv2d, BinaryLayer, BinaryLinear, binary_layers, configure_binary,
                            layer_states, set_layer_states, set_progress)
 from bnn.nn.scaling import SCALINGS
+from bnn.nn.self_distribution import SDBinaryConv2d
 
 __all__ = ["ESTIMATORS", "SCALINGS", "BinaryConv2d", "BinaryLayer", "BinaryLinear", "LearnableBias", "RPReLU",
-           "RSign", "binary_layers", "build_estimator", "configure_binary", "layer_states",
+           "RSign", "SDBinaryConv2d", "binary_layers", "build_estimator", "configure_binary", "layer_states",
            "set_layer_states", "set_progress", "sign"]

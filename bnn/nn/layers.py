@@ -46,15 +46,23 @@ class BinaryLayer(nn.Module):
         self.weight_estimator.set_progress(epoch, epochs)
         self.act_estimator.set_progress(epoch, epochs)
 
+    def latent_weight(self) -> torch.Tensor:
+        """The real weight that binary weights are computed from (a subclass may shift it)."""
+        return self.weight
+
+    def latent_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The real input that binary activations are computed from (a subclass may shift it)."""
+        return x
+
     def effective_weight(self) -> torch.Tensor:
         """The weight used in the forward pass: W, or scale * sign(w_to_sign) from the scaling (§0.3)."""
         if not self.binary_weights:
             return self.weight
-        to_sign, scale = SCALINGS.get(self.scaling)(self.weight)
+        to_sign, scale = SCALINGS.get(self.scaling)(self.latent_weight())
         return scale * self.weight_estimator(to_sign, self.training)
 
     def effective_input(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act_estimator(x, self.training) if self.binary_acts else x
+        return self.act_estimator(self.latent_input(x), self.training) if self.binary_acts else x
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", binary_weights={self.binary_weights}, binary_acts={self.binary_acts}"
