@@ -32,6 +32,13 @@ def sign(x: torch.Tensor, zero: str = "plus") -> torch.Tensor:
     return torch.sign(x)
 
 
+def positive(name: str, value: object) -> float:
+    """``value`` as a float > 0, else a ValueError naming the option."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name}: {value!r} must be a number > 0")
+    return float(value)
+
+
 class Estimator(ABC):
     """Base: forward ``binarize(x)``, backward of the surrogate ``surrogate(x)``."""
 
@@ -124,13 +131,6 @@ class StochasticSign(ClippedSTE):
             return sign(x, self.zero)
         p_plus = ((x + 1.0) / 2.0).clamp(0.0, 1.0)
         return torch.where(torch.rand_like(x) < p_plus, torch.ones_like(x), -torch.ones_like(x))
-
-
-def positive(name: str, value: object) -> float:
-    """``value`` as a float > 0, else a ValueError naming the option."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name}: {value!r} must be a number > 0")
-    return float(value)
 
 
 def build_estimator(spec: EstimatorSpec, zero: str = "plus", key: str | None = None) -> Estimator:
