@@ -1,9 +1,12 @@
-"""Binarization building blocks: estimators, scaling and binarizable layers."""
+"""Binarization building blocks: estimators, scaling, binarizable layers and blocks."""
 
+from bnn.nn.blocks import LearnableBias, RPReLU, RSign
 from bnn.nn.estimators import ESTIMATORS, build_estimator, sign
 from bnn.nn.layers import (BinaryConv2d, BinaryLayer, BinaryLinear, binary_layers, configure_binary,
-                           layer_states, set_layer_states)
+                           layer_states, set_layer_states, set_progress)
 from bnn.nn.scaling import SCALINGS
+from bnn.nn.self_distribution import SDBinaryConv2d
 
-__all__ = ["ESTIMATORS", "SCALINGS", "BinaryConv2d", "BinaryLayer", "BinaryLinear", "binary_layers",
-           "build_estimator", "configure_binary", "layer_states", "set_layer_states", "sign"]
+__all__ = ["ESTIMATORS", "SCALINGS", "BinaryConv2d", "BinaryLayer", "BinaryLinear", "LearnableBias", "RPReLU",
+           "RSign", "SDBinaryConv2d", "binary_layers", "build_estimator", "configure_binary", "layer_states",
+           "set_layer_states", "set_progress", "sign"]

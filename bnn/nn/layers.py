@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bnn.nn.estimators import Estimator, build_estimator
+from bnn.errors import BnnError
+from bnn.nn.estimators import SIGN_ZERO, Estimator, EstimatorSpec, build_estimator
 from bnn.nn.scaling import SCALINGS
 
 
@@ -24,9 +25,14 @@ class BinaryLayer(nn.Module):
     act_estimator: Estimator
     scaling: str = "none"
 
-    def configure(self, weight_estimator: str = "clipped_ste", act_estimator: str = "clipped_ste",
+    def configure(self, weight_estimator: EstimatorSpec = "clipped_ste", act_estimator: EstimatorSpec = "clipped_ste",
                   scaling: str = "none", sign_zero: str = "plus") -> None:
-        """Set how this layer binarizes (estimators and scaling), independent of when it does."""
+        """Set how this layer binarizes (estimators and scaling), independent of when it does.
+
+        An estimator is a name or a mapping with options, e.g. ``{name: ede, t_min: 0.1}``.
+        """
+        if sign_zero not in SIGN_ZERO:
+            raise BnnError(f"binary.sign_zero: {sign_zero!r} is not one of {', '.join(SIGN_ZERO)} (METHODS.md §0.1)")
         self.weight_estimator = build_estimator(weight_estimator, sign_zero, "binary.weight_estimator")
         self.act_estimator = build_estimator(act_estimator, sign_zero, "binary.act_estimator")
         SCALINGS.get(scaling, "binary.scaling")
@@ -35,14 +41,28 @@ class BinaryLayer(nn.Module):
     def set_binary(self, weights: bool, acts: bool) -> None:
         self.binary_weights, self.binary_acts = bool(weights), bool(acts)
 
+    def set_progress(self, epoch: int, epochs: int) -> None:
+        """Tell both estimators the training progress (EDE's per-epoch schedule, METHODS.md §0.2-4)."""
+        self.weight_estimator.set_progress(epoch, epochs)
+        self.act_estimator.set_progress(epoch, epochs)
+
+    def latent_weight(self) -> torch.Tensor:
+        """The real weight that binary weights are computed from (a subclass may shift it)."""
+        return self.weight
+
+    def latent_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The real input that binary activations are computed from (a subclass may shift it)."""
+        return x
+
     def effective_weight(self) -> torch.Tensor:
-        """The weight used in the forward pass: latent W, or scale * sign(W)."""
+        """The weight used in the forward pass: W, or scale * sign(w_to_sign) from the scaling (§0.3)."""
         if not self.binary_weights:
             return self.weight
-        return SCALINGS.get(self.scaling)(self.weight) * self.weight_estimator(self.weight)
+        to_sign, scale = SCALINGS.get(self.scaling)(self.latent_weight())
+        return scale * self.weight_estimator(to_sign, self.training)
 
     def effective_input(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act_estimator(x) if self.binary_acts else x
+        return self.act_estimator(self.latent_input(x), self.training) if self.binary_acts else x
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", binary_weights={self.binary_weights}, binary_acts={self.binary_acts}"
@@ -76,6 +96,12 @@ def binary_layers(model: nn.Module) -> list[BinaryLayer]:
 def configure_binary(model: nn.Module, **options) -> None:
     for layer in binary_layers(model):
         layer.configure(**options)
+
+
+def set_progress(model: nn.Module, epoch: int, epochs: int) -> None:
+    """Call at the start of each epoch: updates scheduled estimators (EDE's k, t; METHODS.md §0.2-4)."""
+    for layer in binary_layers(model):
+        layer.set_progress(epoch, epochs)
 
 
 def layer_states(model: nn.Module) -> list[list[bool]]:
