@@ -19,7 +19,7 @@ from bnn.errors import BnnError
 from bnn.io import save_torch, write_csv, write_yaml
 from bnn.losses import build_loss
 from bnn.models import build
-from bnn.nn import binary_layers, configure_binary, layer_states, set_layer_states
+from bnn.nn import binary_layers, configure_binary, layer_states, set_layer_states, set_progress
 from bnn.optim import Optimizers
 from bnn.schedule import Schedule
 
@@ -128,6 +128,7 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
         t0 = time.perf_counter()
         states = schedule.states(epoch, n_layers)
         set_layer_states(model, states)
+        set_progress(model, epoch, epochs)
         train.set_epoch(epoch)
         optimizers.start_epoch()
         lr = optimizers.lr()
@@ -167,10 +168,15 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
 
 
 def weight_signs(model: nn.Module) -> dict[int, torch.Tensor]:
-    """Signs of the effective weights of the layers whose weights are binary now."""
+    """Signs of the effective weights of the layers whose weights are binary now (eval mode, so a
+    stochastic estimator gives its deterministic sign)."""
+    was_training = model.training
+    model.eval()
     with torch.no_grad():
-        return {i: layer.effective_weight().sign() for i, layer in enumerate(binary_layers(model))
-                if layer.binary_weights}
+        signs = {i: layer.effective_weight().sign() for i, layer in enumerate(binary_layers(model))
+                 if layer.binary_weights}
+    model.train(was_training)
+    return signs
 
 
 def flip_ratio(before: dict[int, torch.Tensor], model: nn.Module) -> float | None:

@@ -124,3 +124,22 @@ def test_sgdat_stage_trains_binary_weights_and_logs_flip_ratio(stage_spec, digit
 def test_float_stage_has_no_flip_ratio(stage_spec, tmp_path):
     run_stage(stage_spec(epochs=1), tmp_path)
     assert read_metrics(tmp_path)[0]["flip_ratio"] == ""
+
+
+def test_loop_drives_the_ede_schedule_every_epoch(stage_spec, tmp_path, monkeypatch):
+    from bnn.nn.estimators import ErrorDecay
+
+    seen = []
+    original = ErrorDecay.set_progress
+
+    def record(self, epoch, epochs):
+        seen.append((epoch, epochs))
+        original(self, epoch, epochs)
+
+    monkeypatch.setattr(ErrorDecay, "set_progress", record)
+    spec = stage_spec(epochs=3, schedule={"weights": "binary", "acts": "binary"},
+                      binary={"weight_estimator": {"name": "ede", "t_min": 0.1}, "act_estimator": "ede",
+                              "scaling": "libra_pb"})
+    run_stage(spec, tmp_path)
+    # 3 binarizable layers x 2 estimators, at the start of every epoch
+    assert sorted(set(seen)) == [(0, 3), (1, 3), (2, 3)] and len(seen) == 3 * 3 * 2
