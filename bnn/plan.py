@@ -241,10 +241,10 @@ class Plan:
             "teacher": teacher_path if loss.needs_teacher else None,
         })
         self._resolve_sensitivity(dataset, model, seed, spec, key)
-        self._check_settings(spec, dataset, model, key)
+        self._check_settings(spec, dataset, model, key, is_stage=True)
         return Stage(dataset, model, method, seed, name, spec)
 
-    def _check_settings(self, settings: dict, dataset: str, model: str, key: str) -> None:
+    def _check_settings(self, settings: dict, dataset: str, model: str, key: str, is_stage: bool = False) -> None:
         """Build everything a stage with these settings builds (on the meta device, no data, no compute), so
         a bad name or an impossible schedule fails now, reported at the config level where it was set."""
         info = DATASETS.get(dataset)
@@ -266,9 +266,12 @@ class Plan:
         schedule = Schedule.parse(settings.get("schedule", {}), f"{key}.schedule")
         layers = binary_layers(net)
         schedule.check(epochs, len(layers), f"{key}.schedule", tables_ready=False)
+        # defaults and recipe-level settings are checked as if their stages binarized the controlled layers'
+        # weights from epoch 0 (the stages set the schedule); a stage is checked with its own schedule
+        latent = schedule.latent_layers(len(layers)) if is_stage else schedule.controlled(len(layers))
         Optimizers(settings.get("optimizer", {"name": "adam", "lr": 1e-3}), settings.get("lr_schedule", {}), net,
-                   [layers[i] for i in schedule.latent_layers(len(layers))], epochs, f"{key}.optimizer",
-                   f"{key}.lr_schedule", binary_from_start=schedule.weights.kind == "binary")
+                   [layers[i] for i in latent], epochs, f"{key}.optimizer", f"{key}.lr_schedule",
+                   binary_from_start=schedule.weights.kind == "binary" or not is_stage)
 
     # ---- queries used by the workflow ---------------------------------------------------------
     def stage(self, dataset: str, model: str, method: str, seed: int | str, stage: str) -> Stage:

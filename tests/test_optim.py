@@ -73,7 +73,7 @@ def mlp():
 def test_split_optimizer_puts_latent_weights_and_real_parameters_apart():
     model = mlp()
     layers = binary_layers(model)
-    opts = Optimizers({"binary": {"name": "sgdat", "lr": 1e-4}, "real": {"name": "adam", "lr": 1e-3}},
+    opts = Optimizers({"name": "split", "binary": {"name": "sgdat", "lr": 1e-4}, "real": {"name": "adam", "lr": 1e-3}},
                       {"name": "constant"}, model, layers[1:-1], epochs=3)
     (_, binary), (_, real) = opts.named
     binary_params = [p for g in binary.param_groups for p in g["params"]]
@@ -84,10 +84,11 @@ def test_split_optimizer_puts_latent_weights_and_real_parameters_apart():
 
 
 @pytest.mark.parametrize("spec,latent,message", [
-    ({"binary": {"name": "sgdat"}, "real": {"name": "adam"}}, False, "optimizer.binary: no weight is binarized"),
+    ({"name": "split", "binary": {"name": "sgdat"}, "real": {"name": "adam"}}, False, "optimizer.binary: no weight is binarized"),
     ({"name": "adam", "groups": {"weights": {}, "biases": {}}}, True, "optimizer.groups.biases: unknown parameter group"),
     ({"name": "bop"}, True, "optimizer.name: Bop updates binary weights only"),
-    ({"binary": {"name": "adam"}, "real": {"name": "sgd", "lr": 0.1}, "fp": {}}, True, "optimizer.fp: a split optimizer"),
+    ({"name": "split", "binary": {"name": "adam"}, "real": {"name": "sgd", "lr": 0.1}, "fp": {}}, True,
+     "optimizer: a split optimizer is .*; unknown key 'fp'"),
 ])
 def test_bad_optimizer_configs_raise(spec, latent, message):
     model = mlp()

@@ -108,7 +108,7 @@ def test_checkpoint_with_mismatched_tensors_gives_one_line(stage_spec, digits_di
 
 def test_sgdat_stage_trains_binary_weights_and_logs_flip_ratio(stage_spec, digits_dir, tmp_path):
     spec = stage_spec(epochs=3, schedule={"weights": "binary", "acts": "binary"},
-                      optimizer={"binary": {"name": "sgdat", "lr": 1e-3, "threshold": 1e-7},
+                      optimizer={"name": "split", "binary": {"name": "sgdat", "lr": 1e-3, "threshold": 1e-7},
                                  "real": {"name": "adam", "lr": 3e-3}}, lr_schedule={"name": "constant"})
     run_stage(spec, tmp_path)
     rows = read_metrics(tmp_path)

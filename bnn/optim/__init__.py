@@ -5,7 +5,7 @@ Two forms of ``optimizer`` config:
 * one optimizer over every parameter: ``{name: adam, lr: ..., groups: {weights: {...}, other: {...}}}``;
   ``weights`` = the weight tensor of every binarizable layer (AdamBNN's conv-weight group), ``other`` =
   the rest; ``groups`` overrides hyper-parameters per group;
-* split, like SGDAT's ``bin_regime``/``fp_regime``: ``{binary: {name: sgdat, ...}, real: {name: adam, ...}}``;
+* split, like SGDAT's ``bin_regime``/``fp_regime``: ``{name: split, binary: {name: sgdat, ...}, real: {name: adam, ...}}``;
   ``binary`` = the latent weights of the layers this stage's schedule binarizes, ``real`` = every other
   parameter. An empty group is an error.
 
@@ -59,10 +59,11 @@ class Optimizers:
 
     def __init__(self, spec: dict, schedule_spec: dict, model: nn.Module, latent: list[BinaryLayer], epochs: int,
                  key: str = "optimizer", schedule_key: str = "lr_schedule", binary_from_start: bool = True):
-        if set(spec) & set(SPLIT):
-            extra = sorted(set(spec) - set(SPLIT))
-            if extra:
-                raise BnnError(f"{key}.{extra[0]}: a split optimizer has only the keys binary and real")
+        if spec.get("name") == "split":
+            extra = sorted(set(spec) - {"name", *SPLIT})
+            if extra or not all(isinstance(spec.get(part), dict) for part in SPLIT):
+                raise BnnError(f"{key}: a split optimizer is {{name: split, binary: {{name: ...}}, real: {{name: ...}}}}"
+                               + (f"; unknown key {extra[0]!r}" if extra else ""))
             binary_ids = {id(layer.weight) for layer in latent}
             if not binary_ids:
                 raise BnnError(f"{key}.binary: no weight is binarized in this stage (schedule.weights is real); "
