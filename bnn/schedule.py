@@ -120,6 +120,11 @@ class Schedule:
     def check(self, epochs: int, n_layers: int, key: str = "schedule") -> None:
         """Fail fast if the schedule cannot run on this model for ``epochs`` epochs."""
         n = len(self.controlled(n_layers))
+        if n_layers == 0:
+            if self.weights.kind != "real" or self.acts.kind != "real":
+                raise BnnError(f"{key}: the model has no binarizable layers (a float-only teacher such as "
+                               "resnet34_tv); use weights: real and acts: real")
+            return
         if n == 0:
             raise BnnError(f"{key}.layers: the model has {n_layers} binarizable layers, none of them inner; "
                            "use layers: all")
