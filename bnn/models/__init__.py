@@ -14,7 +14,7 @@ from torch import nn
 
 from bnn.errors import BnnError
 from bnn.models.registry import MODELS
-from bnn.models import convnet, mlp, teachers, vgg  # noqa: F401  (register the architectures)
+from bnn.models import convnet, mlp, resnet_cifar, resnet_imagenet, teachers, vgg  # noqa: F401  (register them)
 
 
 def build(arch: str, num_classes: int, in_shape: tuple[int, ...] | list[int], key: str = "model",
