@@ -161,6 +161,11 @@ class Schedule:
         """Fail fast if the schedule cannot run on this model for ``epochs`` epochs. Before the sensitivity
         table exists (``tables_ready=False``, at plan time) an ascend/descend order is checked for epochs only."""
         n = len(self.controlled(n_layers))
+        if n_layers == 0:
+            if self.weights.kind != "real" or self.acts.kind != "real":
+                raise BnnError(f"{key}: the model has no binarizable layers (a float-only teacher such as "
+                               "resnet34_tv); use weights: real and acts: real")
+            return
         if n == 0:
             raise BnnError(f"{key}.layers: the model has {n_layers} binarizable layers, none of them inner; "
                            "use layers: all")

@@ -62,6 +62,15 @@ def test_too_few_epochs_for_the_layer_schedule_is_rejected():
         schedule.check(10, 3)
 
 
+def test_float_only_model_accepts_only_an_all_real_schedule():
+    float_schedule = Schedule.parse({"weights": "real", "acts": "real"})
+    float_schedule.check(10, 0)
+    assert float_schedule.states(0, 0) == []
+    binary_schedule = Schedule.parse({"weights": "binary", "acts": "real"})
+    with pytest.raises(BnnError, match="recipes.x: the model has no binarizable layers"):
+        binary_schedule.check(10, 0, "recipes.x")
+
+
 @pytest.mark.parametrize("value,message", [
     ("binray", "is not 'real', 'binary'"),
     ({"order": "sideways", "epochs_per_layer": 1}, "is not one of forward, reverse, random"),

@@ -1,7 +1,9 @@
 """Model registry: ``build(arch, num_classes, in_shape, **options)`` (like timm's ``create_model``).
 
-Every Linear/Conv of a model is a binarizable layer; which ones are binary, and when, is the
-schedule's business (:mod:`bnn.schedule`), never the model's.
+Every Linear/Conv that a recipe may binarize is a binarizable layer; which ones are binary, and when,
+is the schedule's business (:mod:`bnn.schedule`), never the model's. The stem is the first binarizable
+layer and the classifier the last, so ``layers: inner`` binarizes exactly the papers' binary layers.
+The zoo (METHODS.md §0.5, §5.4, §6.7) is listed in ``docs/architecture.md``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from torch import nn
 
 from bnn.errors import BnnError
 from bnn.models.registry import MODELS
-from bnn.models import convnet, mlp, reactnet  # noqa: F401  (register the architectures)
+from bnn.models import (convnet, mlp, reactnet, resnet_cifar, resnet_imagenet, teachers,  # noqa: F401
+                        vgg)  # (importing a module registers its architectures)
 
 
 def build(arch: str, num_classes: int, in_shape: tuple[int, ...] | list[int], key: str = "model",
@@ -24,7 +27,10 @@ def build(arch: str, num_classes: int, in_shape: tuple[int, ...] | list[int], ke
     if unknown:
         raise BnnError(f"{key}.{unknown[0]}: not an option of model {arch!r}; "
                        f"its options are: {', '.join(sorted(accepted)) or 'none'}")
-    return factory(num_classes=num_classes, in_shape=tuple(in_shape), **options)
+    try:
+        return factory(num_classes=num_classes, in_shape=tuple(in_shape), **options)
+    except BnnError as exc:  # a bad option value or data shape: name the config key
+        raise BnnError(f"{key}.{exc}") from None
 
 
 __all__ = ["MODELS", "build"]

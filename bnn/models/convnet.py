@@ -9,24 +9,22 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from bnn.models.parts import conv_stack
 from bnn.models.registry import MODELS
-from bnn.nn import BinaryConv2d, BinaryLinear
+from bnn.nn import BinaryLinear
 
 
 class ConvNet(nn.Module):
     def __init__(self, num_classes: int, in_shape: tuple[int, ...], channels: list[int]):
         super().__init__()
         c_in, size, _ = in_shape
-        blocks: list[nn.Module] = []
-        for i, c_out in enumerate(channels):
-            blocks.append(BinaryConv2d(c_in, c_out, 3, padding=1, bias=False))
-            if i > 0 and size >= 2:
-                blocks.append(nn.MaxPool2d(2))
-                size //= 2
-            blocks += [nn.BatchNorm2d(c_out), nn.Hardtanh()]
-            c_in = c_out
-        self.features = nn.Sequential(*blocks)
-        self.classifier = BinaryLinear(c_in * size * size, num_classes)
+        pools = []
+        for i in range(len(channels)):
+            pools.append(i > 0 and size >= 2)
+            size //= 2 if pools[-1] else 1
+        self.features = nn.Sequential(*conv_stack(c_in, channels, pools, activation_name="hardtanh",
+                                                  pool_before_norm=True, bias=False))
+        self.classifier = BinaryLinear(channels[-1] * size * size, num_classes)
         self.output_bn = nn.BatchNorm1d(num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
