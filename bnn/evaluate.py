@@ -14,17 +14,10 @@ import torch
 from torch import nn
 
 from bnn import checkpoint
+from bnn.binarized import split_weight
 from bnn.data import TensorLoader, load_split, read_meta
 from bnn.errors import BnnError
-from bnn.nn import BinaryLayer, binary_layers
-
-
-def weight_values_ok(layer: BinaryLayer) -> bool:
-    """Per output channel, the effective weight is {-s, +s} for one s > 0."""
-    with torch.no_grad():
-        w = layer.effective_weight().flatten(1)
-    magnitude = w.abs()
-    return bool((magnitude > 0).all() and (magnitude == magnitude[:, :1]).all())
+from bnn.nn import binary_layers
 
 
 def check_binary(model: nn.Module, x: torch.Tensor) -> dict:
@@ -44,7 +37,7 @@ def check_binary(model: nn.Module, x: torch.Tensor) -> dict:
         model.eval()(x)
     for handle in handles:
         handle.remove()
-    bad_weights = [i for i, layer in enumerate(layers) if layer.binary_weights and not weight_values_ok(layer)]
+    bad_weights = [i for i, layer in enumerate(layers) if layer.binary_weights and split_weight(layer) is None]
     return {"ok": not bad_weights and not bad_inputs, "bad_weight_layers": bad_weights,
             "bad_act_layers": sorted(bad_inputs)}
 
