@@ -1,4 +1,4 @@
-"""The ``bnn`` command: prepare | train | evaluate | aggregate | plot | plan | summary.
+"""The ``bnn`` command: prepare | train | evaluate | aggregate | plot | plan | summary | export.
 
 Each Snakemake rule calls one of these with plain arguments, so every stage can be re-run by hand
 with the same command line. User errors print one line (``bnn: error: ...``) and exit with 2.
@@ -145,6 +145,14 @@ def cmd_summary(args: argparse.Namespace) -> None:
     print(render(summarize(model, in_shape), title))
 
 
+def cmd_export(args: argparse.Namespace) -> None:
+    from bnn.export import export
+
+    sizes = export(args.checkpoint, args.out)
+    print(f"{args.checkpoint} -> {args.out} ({sizes['file_bytes']:,} bytes): {sizes['layers']} binary-weight "
+          f"layers packed into {sizes['packed_bytes']:,} bytes ({sizes['float_bytes']:,} as float32)")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="bnn", description=__doc__.splitlines()[0])
     sub = top.add_subparsers(dest="command", required=True)
@@ -194,6 +202,11 @@ def parser() -> argparse.ArgumentParser:
                    help="what the inner layers binarize (first and last stay real); default weights,acts")
     p.add_argument("--checkpoint", help="summarise this checkpoint's model and binarization state instead")
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("export", help="write a checkpoint's binary weights packed one bit each, plus the rest")
+    p.add_argument("checkpoint")
+    p.add_argument("out")
+    p.set_defaults(func=cmd_export)
     return top
 
 
