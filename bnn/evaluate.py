@@ -1,9 +1,10 @@
 """Evaluate a final checkpoint on the test split: accuracy, size, and a proof that binary layers are binary.
 
-Writes ``eval.json``: the run identity, top-1/top-5 (%), test loss, parameter counts, W/A bits,
-packed model size, epochs and training seconds summed over the stages that led to the checkpoint,
-and ``binary_check``: every binary layer's effective weights take exactly two values ±scale per
-output channel, and every binary-activation layer sees only ±1 inputs.
+Writes ``eval.json``: the run identity, top-1/top-5 (%), test loss, the BNN summary's totals
+(:mod:`bnn.summary`: parameter counts, W/A bits, packed and float size, compression, MACs and BOPs),
+epochs and training seconds summed over the stages that led to the checkpoint, and ``binary_check``:
+every binary layer's effective weights take exactly two values ±scale per output channel, and every
+binary-activation layer sees only ±1 inputs.
 """
 
 from __future__ import annotations
@@ -14,17 +15,11 @@ import torch
 from torch import nn
 
 from bnn import checkpoint
+from bnn.binarized import split_weight
 from bnn.data import TensorLoader, load_split, read_meta
 from bnn.errors import BnnError
-from bnn.nn import BinaryLayer, binary_layers
-
-
-def weight_values_ok(layer: BinaryLayer) -> bool:
-    """Per output channel, the effective weight is {-s, +s} for one s > 0."""
-    with torch.no_grad():
-        w = layer.effective_weight().flatten(1)
-    magnitude = w.abs()
-    return bool((magnitude > 0).all() and (magnitude == magnitude[:, :1]).all())
+from bnn.nn import binary_layers
+from bnn.summary import summarize
 
 
 def check_binary(model: nn.Module, x: torch.Tensor) -> dict:
@@ -44,21 +39,9 @@ def check_binary(model: nn.Module, x: torch.Tensor) -> dict:
         model.eval()(x)
     for handle in handles:
         handle.remove()
-    bad_weights = [i for i, layer in enumerate(layers) if layer.binary_weights and not weight_values_ok(layer)]
+    bad_weights = [i for i, layer in enumerate(layers) if layer.binary_weights and split_weight(layer) is None]
     return {"ok": not bad_weights and not bad_inputs, "bad_weight_layers": bad_weights,
             "bad_act_layers": sorted(bad_inputs)}
-
-
-def size_summary(model: nn.Module) -> dict:
-    layers = binary_layers(model)
-    params = sum(p.numel() for p in model.parameters())
-    binary_params = sum(layer.weight.numel() for layer in layers if layer.binary_weights)
-    bits = binary_params + 32 * (params - binary_params)
-    return {"params": params, "binary_params": binary_params, "model_kib": round(bits / 8 / 1024, 3),
-            "layers": len(layers), "binary_weight_layers": sum(l.binary_weights for l in layers),
-            "binary_act_layers": sum(l.binary_acts for l in layers),
-            "weight_bits": 1 if any(l.binary_weights for l in layers) else 32,
-            "act_bits": 1 if any(l.binary_acts for l in layers) else 32}
 
 
 @torch.no_grad()
@@ -83,7 +66,7 @@ def evaluate(checkpoint_path: str | Path, data_dir: str | Path, batch_size: int 
         raise BnnError(f"binary check failed for {checkpoint_path}: weight layers {check['bad_weight_layers']}, "
                        f"activation layers {check['bad_act_layers']} are not two-valued")
     lineage = ckpt.get("lineage", [])
-    return {**ckpt["run"], **size_summary(model),
+    return {**ckpt["run"], **summarize(model, ckpt["in_shape"]).record(),
             "top1": round(100.0 * top1 / count, 4), "top5": round(100.0 * top5 / count, 4),
             "test_loss": round(loss_sum / count, 6), "test_images": count,
             "epochs": sum(int(s["epochs"]) for s in lineage),

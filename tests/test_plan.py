@@ -61,7 +61,7 @@ def broken(config: dict, path: list, value) -> dict:
     (["datasets"], ["digit"], r"datasets: unknown dataset 'digit' \(did you mean 'digits'\?\)"),
     (["recipes", "adambnn", "stages", 1, "init"], "step0", r"recipes.adambnn.stages\[1\].init: 'step0' is not an earlier stage"),
     (["recipes", "adambnn", "teacher"], None, r"recipes.adambnn.teacher: loss 'distributional' of stage 'step1' needs a teacher"),
-    (["recipes", "iterative-forward", "epochs"], 10, r"recipes.iterative-forward.stages\[0\].schedule.weights.epochs_per_layer: 8 x 3 layers"),
+    (["recipes", "iterative-forward", "epochs"], 10, r"recipes.iterative-forward.stages\[0\].schedule.weights.epochs_per_layer: 6 x 3 layers"),
     (["recipes", "binary", "loss"], {"name": "hinge"}, r"recipes.binary.loss.name: unknown loss 'hinge'"),
     (["train", "optimizer", "name"], "adamm", r"train.optimizer.name: unknown optimizer 'adamm' \(did you mean 'adam'\?\)"),
     (["train", "lr_schedule", "name"], "cosin", r"train.lr_schedule.name: unknown lr schedule 'cosin' \(did you mean 'cosine'\?\)"),
