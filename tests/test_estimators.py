@@ -173,3 +173,17 @@ def test_libra_pb_gradient_flows_through_mean_and_std():
     (scale * (w - mean) / std * upstream).sum().backward()
     torch.testing.assert_close(layer.weight.grad, w.grad)
     assert not torch.allclose(layer.weight.grad, scale * upstream)
+
+
+def test_hysteresis_keeps_the_previous_sign_inside_the_band():
+    from bnn.nn.estimators import build_estimator
+
+    est = build_estimator({"name": "hysteresis", "threshold": 0.1})
+    first = est(torch.tensor([0.5, -0.5, 0.05, -0.05]), training=True)
+    assert first.tolist() == [1, -1, 1, -1]  # no history yet: plain sign
+    x = torch.tensor([-0.05, 0.05, -0.5, 0.5], requires_grad=True)
+    second = est(x, training=True)
+    assert second.tolist() == [1, -1, -1, 1]  # |x| <= 0.1 keeps the previous sign; outside the band, sign(x)
+    second.sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0, 1.0, 1.0]  # identity STE
+    assert est(torch.tensor([0.05, 0.05]), training=False).tolist() == [1, 1]  # other shape: plain sign

@@ -133,6 +133,30 @@ class StochasticSign(ClippedSTE):
         return torch.where(torch.rand_like(x) < p_plus, torch.ones_like(x), -torch.ones_like(x))
 
 
+@ESTIMATORS.register("hysteresis")
+class Hysteresis(IdentitySTE):
+    """SGDT's threshold binarization (§2.3) as a sign: where |x| <= threshold the previous binary value is
+    kept (a fixed hysteresis band around zero), elsewhere sign(x); identity STE backward.
+
+    The previous value is this estimator's last training output. It applies when the input has the same
+    shape (weights; activations of an equal batch shape); otherwise, and before any training call, the
+    plain sign is used. It is not saved in checkpoints (it only matters inside the band, |x| <= threshold).
+    """
+
+    def __init__(self, zero: str = "plus", threshold: float = 1e-8):
+        super().__init__(zero)
+        self.threshold = positive("threshold", threshold)
+        self.previous: torch.Tensor | None = None
+
+    def binarize(self, x: torch.Tensor, training: bool) -> torch.Tensor:
+        new = sign(x, self.zero)
+        if self.previous is not None and self.previous.shape == x.shape and self.previous.device == x.device:
+            new = torch.where(x.abs() > self.threshold, new, self.previous)
+        if training:
+            self.previous = new.detach()
+        return new
+
+
 def build_estimator(spec: EstimatorSpec, zero: str = "plus", key: str | None = None) -> Estimator:
     """An estimator from a name or a mapping ``{name: NAME, option: value, ...}``; ``key`` is the config key in errors."""
     where = key or "estimator"
