@@ -1,8 +1,9 @@
 """Sign functions and their straight-through gradient estimators (METHODS.md §0.1, §0.2).
 
 The forward pass is a sign (deterministic, or stochastic for ``stochastic`` in training); an
-estimator chooses the backward surrogate ``F``. Each estimator is written as
-``stopgrad(sign(x) - F(x)) + F(x)`` so that autograd differentiates the surrogate.
+estimator chooses the backward surrogate ``F``. Each estimator computes
+``sign(x) + (F(x) - stopgrad(F(x)))``: the value is exactly the sign, and autograd differentiates
+the surrogate.
 
 A config names an estimator either by a string (``ede``) or by a mapping with its options
 (``{name: ede, t_min: 0.1}``); :func:`build_estimator` accepts both.
@@ -57,8 +58,10 @@ class Estimator(ABC):
         """Called at the start of each epoch (0-based ``epoch`` of ``epochs``); no-op unless scheduled."""
 
     def __call__(self, x: torch.Tensor, training: bool = False) -> torch.Tensor:
+        # sign(x) + (F - stopgrad(F)): the value is exactly the sign (F - F is exactly 0, unlike
+        # stopgrad(sign - F) + F, which rounds when sign and x differ in sign), the gradient is F'
         f = self.surrogate(x)
-        return (self.binarize(x, training) - f).detach() + f
+        return self.binarize(x, training) + (f - f.detach())
 
 
 @ESTIMATORS.register("ste")
