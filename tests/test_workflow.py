@@ -13,13 +13,21 @@ import yaml
 
 from conftest import REPO
 
+METHODS = ["float", "binary", "adambnn", "iterative-forward", "iterative-reverse", "iterative-ascend",
+           "iterative-descend"]
+ITERATIVE = {"iterative-forward": "forward", "iterative-reverse": "reverse", "iterative-ascend": "ascend",
+             "iterative-descend": "descend"}
 TINY = {
     "models": ["mlp", "convnet"],
+    "methods": [*METHODS, "sensitivity"],
     "model_specs": {"mlp": {"arch": "mlp", "hidden": [32, 32]}, "convnet": {"arch": "convnet", "channels": [8, 16]}},
     "train": {"epochs": 2},
-    "recipes": {name: {"epochs": 4, "stages": [{"name": "train", "schedule": {
-        "weights": {"order": order, "epochs_per_layer": 1}, "acts": "real", "layers": "all"}}]}
-        for name, order in (("iterative-forward", "forward"), ("iterative-reverse", "reverse"))},
+    "recipes": {
+        "sensitivity": {"epochs": 2},
+        **{name: {"epochs": 4, "stages": [{"name": "train", "schedule": {
+            "weights": {"order": order, "epochs_per_layer": 1, **({"sensitivity": "sensitivity"} if "scend" in order else {})},
+            "acts": "real", "layers": "all"}}]} for name, order in ITERATIVE.items()},
+    },
 }
 REQUIRED = ["dataset", "model", "method", "seed", "weight_bits", "act_bits", "top1", "top5", "test_loss",
             "epochs", "params", "binary_params", "train_seconds"]
