@@ -73,7 +73,8 @@ def accuracy_bars(table: pd.DataFrame, path: str | Path) -> None:
         label = f"{method} (W{bits['weight_bits']}/A{bits['act_bits']})"
         drawn = ax.bar(xs, ys, width, yerr=errs if any(errs) else None, capsize=3, label=label,
                        color=palette[method])
-        ax.bar_label(drawn, fmt="%.1f", fontsize=7, padding=2, rotation=90 if len(methods) > 6 else 0)
+        ax.bar_label(drawn, fmt="%.1f", fontsize=7, padding=2, rotation=90 if len(methods) > 6 else 0,
+                     bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5}, zorder=4)
     if len(bars) < len(stats):
         for g, (dataset, model) in enumerate(groups):
             row = teacher[(teacher["dataset"] == dataset) & (teacher["model"] == model)]
