@@ -19,5 +19,7 @@ rule all:
     default_target: True
     input:
         "results/tables/accuracy.csv",
-        "results/figures/accuracy.png",
+        "results/tables/summary.csv",
+        PLAN.figure_files(),
         PLAN.sensitivity_files(),
+        "results/README.md",

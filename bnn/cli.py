@@ -1,4 +1,4 @@
-"""The ``bnn`` command: prepare | train | evaluate | aggregate | sensitivity | plot | plan | summary | export.
+"""The ``bnn`` command: prepare | train | evaluate | aggregate | summarize | results-readme | sensitivity | plot | plan | summary | export.
 
 Each Snakemake rule calls one of these with plain arguments, so every stage can be re-run by hand
 with the same command line. User errors print one line (``bnn: error: ...``) and exit with 2.
@@ -54,6 +54,23 @@ def cmd_aggregate(args: argparse.Namespace) -> None:
     print(f"{len(table)} runs -> {args.out}")
 
 
+def cmd_summarize(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from bnn.report.summary import summary_table, write_summary
+
+    table = summary_table(pd.read_csv(args.table))
+    write_summary(table, args.csv, args.md)
+    print(f"{len(table)} dataset x model x method rows -> {args.csv}, {args.md}")
+
+
+def cmd_results_readme(args: argparse.Namespace) -> None:
+    from bnn.report.readme import write_results_readme
+
+    write_results_readme(args.files, args.out)
+    print(f"{len(args.files)} tables and figures described -> {args.out}")
+
+
 def cmd_sensitivity(args: argparse.Namespace) -> None:
     from bnn.report.sensitivity import sensitivity_table, write_sensitivity
 
@@ -65,10 +82,17 @@ def cmd_sensitivity(args: argparse.Namespace) -> None:
 def cmd_plot(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from bnn.report.figures import accuracy_bars
+    from bnn.report import curves, figures, layers
+    from bnn.report.runs import histories
 
-    accuracy_bars(pd.read_csv(args.table), args.out)
-    print(f"figure -> {args.out}")
+    draw, reads = {"accuracy": (figures.accuracy_bars, "table"), "size": (figures.size_scatter, "table"),
+                   "curves": (curves.learning_curves, "runs"), "optimizers": (curves.optimizer_curves, "runs"),
+                   "iterative": (layers.iterative_figure, "runs"),
+                   "sensitivity": (layers.sensitivity_figure, "files")}[args.figure]
+    data = {"table": lambda: pd.read_csv(args.table), "runs": lambda: histories(args.files),
+            "files": lambda: args.files}[reads]()
+    draw(data, args.out)
+    print(f"figure {args.figure} -> {args.out}")
 
 
 def cmd_plan(args: argparse.Namespace) -> None:
@@ -190,14 +214,38 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("eval_files", nargs="+")
     p.set_defaults(func=cmd_aggregate)
 
+    p = sub.add_parser("summarize", help="accuracy.csv -> summary.csv and summary.md (mean ± std, paper top-1)")
+    p.add_argument("--table", required=True, help="results/tables/accuracy.csv")
+    p.add_argument("--csv", required=True)
+    p.add_argument("--md", required=True)
+    p.set_defaults(func=cmd_summarize)
+
+    p = sub.add_parser("results-readme", help="write results/README.md: what each table and figure shows")
+    p.add_argument("--out", required=True)
+    p.add_argument("files", nargs="+", help="the tables/ and figures/ files of this run")
+    p.set_defaults(func=cmd_results_readme)
+
     p = sub.add_parser("sensitivity", help="gather the per-layer stages of a sensitivity recipe into a table")
     p.add_argument("--out", required=True)
     p.add_argument("run_dirs", nargs="+", help="the run folders of the layer stages")
     p.set_defaults(func=cmd_sensitivity)
 
-    p = sub.add_parser("plot", help="draw the accuracy figure from accuracy.csv")
-    p.add_argument("--table", required=True)
-    p.add_argument("--out", required=True)
+    p = sub.add_parser("plot", help="draw one results figure (PNG)")
+    figure = p.add_subparsers(dest="figure", required=True)
+    for name, help_text in (("accuracy", "test top-1 per method, error bars over seeds, float teacher as a line"),
+                            ("size", "test top-1 against packed model size (KiB) of every run")):
+        q = figure.add_parser(name, help=help_text)
+        q.add_argument("--table", required=True, help="results/tables/accuracy.csv")
+        q.add_argument("--out", required=True)
+    for name, help_text in (("curves", "validation top-1 per epoch, an experiment's stages joined"),
+                            ("iterative", "iterative orders: accuracy per epoch and per number of binary layers"),
+                            ("optimizers", "optimizer recipes: validation top-1 and flip ratio per epoch")):
+        q = figure.add_parser(name, help=help_text)
+        q.add_argument("--out", required=True)
+        q.add_argument("files", nargs="+", metavar="METRICS_CSV", help="stage metrics.csv files, in stage order")
+    q = figure.add_parser("sensitivity", help="validation top-1 with only layer k binary, per layer")
+    q.add_argument("--out", required=True)
+    q.add_argument("files", nargs="+", metavar="SENSITIVITY_CSV", help="runs/.../seed{seed}/sensitivity.csv files")
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("plan", help="print the stage chain a config expands to")

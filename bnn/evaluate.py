@@ -1,6 +1,6 @@
 """Evaluate a final checkpoint on the test split: accuracy, size, and a proof that binary layers are binary.
 
-Writes ``eval.json``: the run identity, top-1/top-5 (%), test loss, the BNN summary's totals
+Writes ``eval.json``: the run identity, ``arch`` (the checkpoint's architecture), top-1/top-5 (%), test loss, the BNN summary's totals
 (:mod:`bnn.summary`: parameter counts, W/A bits, packed and float size, compression, MACs and BOPs),
 epochs and training seconds summed over the stages that led to the checkpoint, and ``binary_check``:
 every binary layer's effective weights take exactly two values ±scale per output channel, and every
@@ -66,7 +66,7 @@ def evaluate(checkpoint_path: str | Path, data_dir: str | Path, batch_size: int 
         raise BnnError(f"binary check failed for {checkpoint_path}: weight layers {check['bad_weight_layers']}, "
                        f"activation layers {check['bad_act_layers']} are not two-valued")
     lineage = ckpt.get("lineage", [])
-    return {**ckpt["run"], **summarize(model, ckpt["in_shape"]).record(),
+    return {**ckpt["run"], "arch": ckpt["model"]["arch"], **summarize(model, ckpt["in_shape"]).record(),
             "top1": round(100.0 * top1 / count, 4), "top5": round(100.0 * top5 / count, 4),
             "test_loss": round(loss_sum / count, 6), "test_images": count,
             "epochs": sum(int(s["epochs"]) for s in lineage),

@@ -301,6 +301,38 @@ class Plan:
         """The per-layer stages a sensitivity.csv is gathered from."""
         return self._recipe_stages[(dataset, model, method, int(seed))]
 
+    # ---- which figures apply (the report rules' inputs) ----------------------------------------
+    def _metrics_files(self, wanted) -> list[str]:
+        """metrics.csv of every stage, in stage order, of the selected experiments whose stages satisfy
+        ``wanted(stages)`` (per_layer recipes excluded: their stages are separate one-layer runs)."""
+        chosen = [self._recipe_stages[e] for e in self.experiments if not self.is_per_layer(e[2])]
+        return [f"{s.dir}/metrics.csv" for stages in chosen if wanted(stages) for s in stages]
+
+    def curve_files(self) -> list[str]:
+        """Learning curves: every evaluated experiment."""
+        return self._metrics_files(lambda stages: True)
+
+    def iterative_files(self) -> list[str]:
+        """Iterative training: experiments with a stage whose weights follow an order (METHODS.md §5.2)."""
+        return self._metrics_files(lambda stages: any(isinstance(w, dict) and "order" in w for w in
+                                                      (s.spec["schedule"].get("weights") for s in stages)))
+
+    def optimizer_files(self) -> list[str]:
+        """Optimizer study: experiments with a split optimizer (METHODS.md §2.6), plus the ``binary`` baseline."""
+        def split(stages: list[Stage]) -> bool:
+            return any(s.spec["optimizer"]["name"] == "split" for s in stages)
+
+        if not self._metrics_files(split):
+            return []
+        return self._metrics_files(lambda stages: split(stages) or stages[0].method == "binary")
+
+    def figure_files(self) -> list[str]:
+        """The figures this config has data for (rule all); accuracy and size need only accuracy.csv."""
+        wanted = {"accuracy": True, "accuracy_vs_size": True, "learning_curves": self.curve_files(),
+                  "iterative": self.iterative_files(), "optimizers": self.optimizer_files(),
+                  "sensitivity": self.sensitivity_files()}
+        return [f"{RESULTS}/figures/{name}.png" for name, applies in wanted.items() if applies]
+
     def datasets(self) -> list[str]:
         return list(dict.fromkeys(e[0] for e in self.experiments))
 

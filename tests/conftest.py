@@ -20,7 +20,7 @@ def digits_dir(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def stage_spec(digits_dir):
     """A small resolved stage spec on the prepared digits; keyword overrides replace top-level keys."""
 

@@ -109,3 +109,19 @@ def test_sensitivity_recipe_expands_per_layer_and_feeds_ascend(default_config):
 def test_bad_sensitivity_configs(default_config, path, value, message):
     with pytest.raises(BnnError, match=message):
         Plan(broken(default_config, path, value))
+
+
+def test_figures_follow_the_recipes_in_the_config(default_config):
+    plan = Plan(default_config)
+    assert [f.split("/")[-1] for f in plan.figure_files()] == [
+        "accuracy.png", "accuracy_vs_size.png", "learning_curves.png", "iterative.png", "optimizers.png",
+        "sensitivity.png"]
+    methods = {f.split("/")[4] for f in plan.optimizer_files()}
+    assert methods == {"binary", "sgdat", "sgdt", "bop", "bop2ndorder", "sgd-latent"}
+    assert {f.split("/")[4] for f in plan.iterative_files()} == {m for m in default_config["methods"]
+                                                                  if m.startswith("iterative")}
+    adambnn = [f for f in plan.curve_files() if "/mlp/adambnn/" in f]
+    assert adambnn == [f"{plan.stage('digits', 'mlp', 'adambnn', 0, s).dir}/metrics.csv" for s in ("step1", "step2")]
+    spine = Plan(dict(default_config, methods=["float", "binary"]))
+    assert [f.split("/")[-1] for f in spine.figure_files()] == [
+        "accuracy.png", "accuracy_vs_size.png", "learning_curves.png"]

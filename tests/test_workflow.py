@@ -13,21 +13,25 @@ import yaml
 
 from conftest import REPO
 
-METHODS = ["float", "binary", "adambnn", "iterative-forward", "iterative-reverse", "iterative-ascend",
+METHODS = ["float", "binary", "adambnn", "sgdat", "iterative-forward", "iterative-reverse", "iterative-ascend",
            "iterative-descend"]
-ITERATIVE = {"iterative-forward": "forward", "iterative-reverse": "reverse", "iterative-ascend": "ascend",
-             "iterative-descend": "descend"}
+FIGURES = ["accuracy", "accuracy_vs_size", "learning_curves", "iterative", "optimizers", "sensitivity"]
+
+
+def iterative(order: str) -> dict:
+    """A 4-epoch iterative recipe, one more layer binary each epoch (ascend/descend read the sensitivity table)."""
+    weights = {"order": order, "epochs_per_layer": 1, **({"sensitivity": "sensitivity"} if order in ("ascend", "descend")
+                                                         else {})}
+    return {"epochs": 4, "stages": [{"name": "train", "schedule": {"weights": weights, "acts": "real", "layers": "all"}}]}
+
+
 TINY = {
-    "models": ["mlp", "convnet"],
     "methods": [*METHODS, "sensitivity"],
+    "models": ["mlp", "convnet"],
     "model_specs": {"mlp": {"arch": "mlp", "hidden": [32, 32]}, "convnet": {"arch": "convnet", "channels": [8, 16]}},
     "train": {"epochs": 2},
-    "recipes": {
-        "sensitivity": {"epochs": 2},
-        **{name: {"epochs": 4, "stages": [{"name": "train", "schedule": {
-            "weights": {"order": order, "epochs_per_layer": 1, **({"sensitivity": "sensitivity"} if "scend" in order else {})},
-            "acts": "real", "layers": "all"}}]} for name, order in ITERATIVE.items()},
-    },
+    "recipes": {"sensitivity": {"epochs": 2},
+                **{f"iterative-{order}": iterative(order) for order in ("forward", "reverse", "ascend", "descend")}},
 }
 REQUIRED = ["dataset", "model", "method", "seed", "weight_bits", "act_bits", "top1", "top5", "test_loss",
             "epochs", "params", "binary_params", "train_seconds"]
@@ -64,10 +68,10 @@ def workflow_run(tmp_path_factory):
 @pytest.mark.workflow
 def test_dry_run_lists_the_stage_chain(tmp_path):
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
-    # per model: 7 recipes, adambnn has 2 stages; sensitivity: 3 layers each (mlp 32-32-10; convnet 8-16 + linear)
+    # per model: 8 recipes, adambnn has 2 stages; sensitivity: 3 layers each (mlp 32-32-10; convnet 8-16 + linear)
     assert planned_jobs(snakemake(tmp_path, "-n", "--quiet", "rules")) == {
-        "prepare_data": 1, "train_stage": 2 * 8 + 3 + 3, "evaluate": 2 * 7, "sensitivity_table": 2, "aggregate": 1,
-        "figure_accuracy": 1}
+        "prepare_data": 1, "train_stage": 2 * 9 + 3 + 3, "evaluate": 2 * 8, "sensitivity_table": 2, "aggregate": 1,
+        "summary_table": 1, "results_readme": 1, **{f"figure_{name}": 1 for name in FIGURES}}
 
 
 @pytest.mark.workflow
@@ -79,7 +83,7 @@ def test_accuracy_table_has_every_run_with_its_bits(workflow_run):
     assert table["top1"].between(0, 100).all() and (table["top5"] >= table["top1"]).all()
     bits = {m: tuple(g[["weight_bits", "act_bits"]].drop_duplicates().itertuples(index=False))
             for m, g in table.groupby("method")}
-    assert bits == {"float": ((32, 32),), "binary": ((1, 1),), "adambnn": ((1, 1),),
+    assert bits == {"float": ((32, 32),), "binary": ((1, 1),), "adambnn": ((1, 1),), "sgdat": ((1, 1),),
                     **{m: ((1, 32),) for m in METHODS if m.startswith("iterative")}}
     binary = table[table["weight_bits"] == 1]
     assert (binary["binary_params"] > 0).all() and (table[table["method"] == "float"]["binary_params"] == 0).all()
@@ -124,9 +128,22 @@ def test_sensitivity_table_orders_ascend_and_descend(workflow_run):
 
 
 @pytest.mark.workflow
-def test_figure_is_a_png(workflow_run):
-    figure = workflow_run / "results/figures/accuracy.png"
-    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.stat().st_size > 10_000
+def test_every_figure_is_a_png(workflow_run):
+    for name in FIGURES:
+        figure = workflow_run / f"results/figures/{name}.png"
+        assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and figure.stat().st_size > 10_000, name
+
+
+@pytest.mark.workflow
+def test_summary_and_results_readme(workflow_run):
+    accuracy = pd.read_csv(workflow_run / "results/tables/accuracy.csv")
+    summary = pd.read_csv(workflow_run / "results/tables/summary.csv")
+    assert len(summary) == 2 * len(METHODS) and (summary["seeds"] == 1).all()
+    merged = summary.merge(accuracy, on=["dataset", "model", "method"])
+    assert (merged["top1_mean"] == merged["top1"]).all() and (merged["arch_x"] == merged["arch_y"]).all()
+    assert (workflow_run / "results/tables/summary.md").read_text().count("| digits |") == len(summary)
+    readme = (workflow_run / "results/README.md").read_text()
+    assert all(f"`figures/{name}.png`" in readme for name in FIGURES) and "`tables/summary.csv`" in readme
 
 
 @pytest.mark.workflow
@@ -142,7 +159,9 @@ def test_changing_one_recipe_reruns_only_its_stages(workflow_run, tmp_path):
     overlay = tmp_path / "changed.yaml"
     overlay.write_text(yaml.safe_dump(changed))
     result = snakemake(workflow_run, "-n", "--quiet", "rules", configfile=overlay)
-    assert planned_jobs(result) == {"train_stage": 2, "evaluate": 2, "aggregate": 1, "figure_accuracy": 1}
+    assert planned_jobs(result) == {"train_stage": 2, "evaluate": 2, "aggregate": 1, "summary_table": 1,
+                                    "results_readme": 1, **{f"figure_{name}": 1 for name in FIGURES
+                                                            if name not in ("iterative", "sensitivity")}}
 
 
 def test_lint_is_clean():

@@ -15,7 +15,7 @@ from bnn.io import atomic_path
 
 COLUMNS = ["dataset", "model", "method", "seed", "weight_bits", "act_bits", "top1", "top5", "test_loss",
            "epochs", "params", "binary_params", "binary_weight_layers", "binary_act_layers", "model_kib",
-           "train_seconds", "compression", "macs", "bops"]
+           "train_seconds", "compression", "macs", "bops", "arch"]
 
 
 def accuracy_table(eval_files: list[str | Path]) -> pd.DataFrame:

@@ -35,7 +35,14 @@ wildcard_constraints:
 
 localrules:
     aggregate,
+    summary_table,
+    results_readme,
     figure_accuracy,
+    figure_accuracy_vs_size,
+    figure_learning_curves,
+    figure_iterative,
+    figure_optimizers,
+    figure_sensitivity,
     sensitivity_table,
 
 

@@ -1,0 +1,61 @@
+"""The summary tables: accuracy.csv -> summary.csv and summary.md, one row per dataset x model x method.
+
+Columns (``COLUMNS``): the group keys and ``arch``, W/A bits, ``seeds`` (runs averaged), ``top1_mean``,
+``top1_std`` (sample std over seeds; empty with a single seed, where no spread is measured), ``model_kib``,
+``train_seconds`` (mean over seeds), ``paper_top1`` and ``paper_source`` where METHODS.md §7 publishes
+this (dataset, arch, method) (:mod:`bnn.report.paper`), and ``diff`` = ``top1_mean - paper_top1``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from bnn.errors import BnnError
+from bnn.io import atomic_path, write_text
+from bnn.report.paper import paper_top1
+
+KEYS = ["dataset", "model", "arch", "method", "weight_bits", "act_bits"]
+COLUMNS = [*KEYS, "seeds", "top1_mean", "top1_std", "model_kib", "train_seconds", "paper_top1", "diff",
+           "paper_source"]
+
+
+def summary_table(accuracy: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in [*KEYS, "seed", "top1", "model_kib", "train_seconds"] if c not in accuracy.columns]
+    if missing:
+        raise BnnError(f"summary: accuracy.csv has no {missing[0]} column; re-run bnn aggregate")
+    groups = accuracy.groupby(KEYS, sort=False)
+    table = groups.agg(seeds=("seed", "nunique"), top1_mean=("top1", "mean"), top1_std=("top1", "std"),
+                       model_kib=("model_kib", "mean"), train_seconds=("train_seconds", "mean")).reset_index()
+    paper = [paper_top1(row.dataset, row.arch, row.method) for row in table.itertuples()]
+    table["paper_top1"] = [p[0] if p else None for p in paper]
+    table["paper_source"] = [p[1] if p else "" for p in paper]
+    table["diff"] = table["top1_mean"] - table["paper_top1"]
+    return table[COLUMNS].round({"top1_mean": 4, "top1_std": 4, "model_kib": 3, "train_seconds": 3, "diff": 4})
+
+
+def number(value: float, digits: int) -> str:
+    return "" if pd.isna(value) else f"{value:.{digits}f}"
+
+
+def render_markdown(table: pd.DataFrame) -> str:
+    """A Markdown table: top-1 as ``mean ± std`` (mean alone with one seed), signed difference to the paper."""
+    head = ["dataset", "model", "arch", "method", "W/A", "seeds", "top-1 %", "paper %", "diff", "size KiB",
+            "train s"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in table.itertuples():
+        top1 = number(row.top1_mean, 2) + ("" if pd.isna(row.top1_std) else f" ± {row.top1_std:.2f}")
+        diff = "" if pd.isna(row.diff) else f"{row.diff:+.2f}"
+        cells = [row.dataset, row.model, row.arch, row.method, f"{row.weight_bits}/{row.act_bits}", str(row.seeds),
+                 top1, number(row.paper_top1, 2), diff, number(row.model_kib, 1), number(row.train_seconds, 1)]
+        lines.append("| " + " | ".join(cells) + " |")
+    note = ("Top-1 is the test accuracy, mean ± sample std over seeds (no ± with one seed). `paper` is the "
+            "published top-1 for the same dataset, architecture and recipe (METHODS.md §7); `diff` = ours − paper.")
+    return "\n".join(["# Summary", "", note, "", *lines, ""])
+
+
+def write_summary(table: pd.DataFrame, csv_path: str | Path, md_path: str | Path) -> None:
+    with atomic_path(csv_path) as tmp:
+        table.to_csv(tmp, index=False)
+    write_text(md_path, render_markdown(table))
