@@ -15,6 +15,7 @@ from torch import nn
 
 from bnn import checkpoint, resume
 from bnn.data import TensorLoader, load_split, read_meta
+from bnn.data.augment import Augment
 from bnn.errors import BnnError
 from bnn.io import save_torch, write_csv, write_yaml
 from bnn.losses import build_loss
@@ -24,7 +25,7 @@ from bnn.optim import Optimizers
 from bnn.schedule import Schedule
 
 SPEC_KEYS = {"run", "data", "model", "init", "teacher", "epochs", "batch_size", "schedule", "binary",
-             "optimizer", "lr_schedule", "loss", "device", "threads", "seed"}
+             "optimizer", "lr_schedule", "loss", "device", "threads", "seed", "augment"}
 METRICS = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "binary_weight_layers",
            "binary_act_layers", "flip_ratio", "seconds"]
 
@@ -83,7 +84,8 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
 
     meta = read_meta(spec["data"])
     train = TensorLoader(load_split(spec["data"], "train"), int(spec["batch_size"]), meta["mean"], meta["std"],
-                         device, shuffle=True, drop_last=True, seed=int(spec.get("seed", 0)))
+                         device, shuffle=True, drop_last=True, seed=int(spec.get("seed", 0)),
+                         augment=Augment.parse(spec.get("augment")))
     val = TensorLoader(load_split(spec["data"], "val"), 512, meta["mean"], meta["std"], device)
 
     model_spec = dict(spec["model"])
