@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from bnn import accel
 from bnn.data.augment import Augment
 from bnn.data.datasets import dataset_info
 from bnn.errors import BnnError
@@ -28,7 +29,7 @@ from bnn.optim import Optimizers
 from bnn.schedule import SENSITIVITY_ORDERS, Schedule
 
 TRAIN_KEYS = ("epochs", "batch_size", "device", "threads", "optimizer", "lr_schedule", "loss", "binary",
-              "schedule", "augment")
+              "schedule", "augment", "amp", "channels_last", "compile")
 RESULTS = "results"
 
 
@@ -268,6 +269,7 @@ class Plan:
             raise BnnError(f"{key}.epochs: {epochs!r} must be an integer >= 1")
         build_loss(settings.get("loss", {"name": "ce"}), f"{key}.loss")
         Augment.parse(settings.get("augment"), f"{key}.augment")
+        accel.check(settings, key)
         schedule = Schedule.parse(settings.get("schedule", {}), f"{key}.schedule")
         layers = binary_layers(net)
         schedule.check(epochs, len(layers), f"{key}.schedule", tables_ready=False)
