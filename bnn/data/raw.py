@@ -5,6 +5,7 @@ torchvision download used only when the files are missing (DESIGN.md, data flow)
 from __future__ import annotations
 
 import hashlib
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -63,7 +64,7 @@ def download(dataset: str, fetch: Callable[[], object], expected: str, data_root
         fetch()
     except Exception as error:  # torchvision raises URLError, RuntimeError or OSError offline
         raise BnnError(f"{missing(dataset, expected, data_root)}; download failed: "
-                       f"{' '.join(str(error).split())[:160]}") from None
+                       f"{textwrap.shorten(str(error), 160, placeholder=' ...')}") from None
 
 
 def as_uint8(images: np.ndarray) -> np.ndarray:
