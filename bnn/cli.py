@@ -20,7 +20,7 @@ def cmd_prepare(args: argparse.Namespace) -> None:
     from bnn.data import prepare
 
     val_size = float(args.val_size) if "." in args.val_size else int(args.val_size)
-    meta = prepare(args.dataset, args.out_dir, args.data_root, args.split_seed, val_size)
+    meta = prepare(args.dataset, args.out_dir, args.data_root, args.split_seed, val_size, json.loads(args.options))
     print(f"prepared {args.dataset}: {meta['splits']} shape {meta['shape']} -> {args.out_dir}")
 
 
@@ -195,6 +195,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", default=None, help="where raw datasets live (not needed for digits)")
     p.add_argument("--split-seed", type=int, default=0)
     p.add_argument("--val-size", default="0.15", help="validation hold-out: a count, or a fraction < 1")
+    p.add_argument("--options", default="{}", help="the dataset's dataset_options as JSON (val_size overrides "
+                                                   "--val-size; image_folder needs path, size, num_classes)")
     p.set_defaults(func=cmd_prepare)
 
     p = sub.add_parser("train", help="run one training stage from its spec")

@@ -18,7 +18,9 @@ from typing import Any
 
 import torch
 
-from bnn.data.datasets import DATASETS
+from bnn import accel
+from bnn.data.augment import Augment
+from bnn.data.datasets import dataset_info
 from bnn.errors import BnnError
 from bnn.losses import build_loss
 from bnn.models import build
@@ -27,7 +29,7 @@ from bnn.optim import Optimizers
 from bnn.schedule import SENSITIVITY_ORDERS, Schedule
 
 TRAIN_KEYS = ("epochs", "batch_size", "device", "threads", "optimizer", "lr_schedule", "loss", "binary",
-              "schedule")
+              "schedule", "augment", "amp", "channels_last", "compile")
 RESULTS = "results"
 
 
@@ -89,7 +91,7 @@ class Plan:
         self._recipe_stages: dict[tuple, list[Stage]] = {}
         self.experiments: list[tuple[str, str, str, int]] = []
         for dataset in self._selected("datasets"):
-            DATASETS.get(dataset, "datasets")
+            self._dataset(dataset)
             for model in self._selected("models"):
                 self._model_spec(model)
                 for method in self._selected("methods"):
@@ -105,6 +107,9 @@ class Plan:
         if not isinstance(values, list) or not values:
             raise BnnError(f"{key}: must be a non-empty list")
         return values
+
+    def _dataset(self, dataset: str):
+        return dataset_info(dataset, self.config.get("dataset_options", {}).get(dataset), "datasets")
 
     def _model_spec(self, model: str) -> dict:
         specs = self.config.get("model_specs", {})
@@ -181,7 +186,7 @@ class Plan:
         return stages
 
     def _layer_count(self, dataset: str, model: str) -> int:
-        info = DATASETS.get(dataset)
+        info = self._dataset(dataset)
         options = dict(self._model_spec(model))
         arch = options.pop("arch", None)
         with torch.device("meta"):
@@ -247,7 +252,7 @@ class Plan:
     def _check_settings(self, settings: dict, dataset: str, model: str, key: str, is_stage: bool = False) -> None:
         """Build everything a stage with these settings builds (on the meta device, no data, no compute), so
         a bad name or an impossible schedule fails now, reported at the config level where it was set."""
-        info = DATASETS.get(dataset)
+        info = self._dataset(dataset)
         options = dict(self._model_spec(model))
         arch = options.pop("arch", None)
         with torch.device("meta"):
@@ -263,6 +268,8 @@ class Plan:
         if not isinstance(epochs, int) or epochs < 1:
             raise BnnError(f"{key}.epochs: {epochs!r} must be an integer >= 1")
         build_loss(settings.get("loss", {"name": "ce"}), f"{key}.loss")
+        Augment.parse(settings.get("augment"), f"{key}.augment")
+        accel.check(settings, key)
         schedule = Schedule.parse(settings.get("schedule", {}), f"{key}.schedule")
         layers = binary_layers(net)
         schedule.check(epochs, len(layers), f"{key}.schedule", tables_ready=False)

@@ -14,7 +14,9 @@ import torch
 from torch import nn
 
 from bnn import checkpoint, resume
+from bnn.accel import accelerate
 from bnn.data import TensorLoader, load_split, read_meta
+from bnn.data.augment import Augment
 from bnn.errors import BnnError
 from bnn.io import save_torch, write_csv, write_yaml
 from bnn.losses import build_loss
@@ -24,7 +26,8 @@ from bnn.optim import Optimizers
 from bnn.schedule import Schedule
 
 SPEC_KEYS = {"run", "data", "model", "init", "teacher", "epochs", "batch_size", "schedule", "binary",
-             "optimizer", "lr_schedule", "loss", "device", "threads", "seed"}
+             "optimizer", "lr_schedule", "loss", "device", "threads", "seed", "augment",
+             "amp", "channels_last", "compile"}
 METRICS = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "binary_weight_layers",
            "binary_act_layers", "flip_ratio", "seconds"]
 
@@ -83,7 +86,8 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
 
     meta = read_meta(spec["data"])
     train = TensorLoader(load_split(spec["data"], "train"), int(spec["batch_size"]), meta["mean"], meta["std"],
-                         device, shuffle=True, drop_last=True, seed=int(spec.get("seed", 0)))
+                         device, shuffle=True, drop_last=True, seed=int(spec.get("seed", 0)),
+                         augment=Augment.parse(spec.get("augment")))
     val = TensorLoader(load_split(spec["data"], "val"), 512, meta["mean"], meta["std"], device)
 
     model_spec = dict(spec["model"])
@@ -105,6 +109,7 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
         checkpoint.load_weights(model, parent["state_dict"], spec["init"], "init checkpoint")
         lineage = list(parent.get("lineage", []))
     model.to(device)
+    forward = accelerate(model, spec, device)  # the model, or its amp/channels_last/compile wrapper
 
     loss_fn = build_loss(spec.get("loss", {"name": "ce"}))
     teacher = None
@@ -133,10 +138,10 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
         optimizers.start_epoch()
         lr = optimizers.lr()
         signs = weight_signs(model)
-        train_loss, train_acc = train_epoch(model, train, loss_fn, teacher, optimizers, f"{label} epoch {epoch}")
+        train_loss, train_acc = train_epoch(forward, train, loss_fn, teacher, optimizers, f"{label} epoch {epoch}")
         flips = flip_ratio(signs, model)
         optimizers.end_epoch()
-        val_loss, val_acc = evaluate_loader(model, val)
+        val_loss, val_acc = evaluate_loader(forward, val)
         rows.append({"epoch": epoch, "lr": f"{lr:.6g}", "train_loss": f"{train_loss:.6f}",
                      "train_acc": f"{train_acc:.4f}", "val_loss": f"{val_loss:.6f}", "val_acc": f"{val_acc:.4f}",
                      "binary_weight_layers": sum(s[0] for s in states),

@@ -2,7 +2,8 @@
 
 ``results/data/{dataset}/{train,val,test}.pt`` hold ``{"images": uint8 (N,C,H,W), "labels": int64 (N,)}``
 and ``meta.json`` holds class names, input shape, per-channel mean/std of train (0..1 units),
-split sizes, the split seed and SHA-256 checksums of the source arrays.
+split sizes, the split seed, and the source: SHA-256 checksums of the source files (``files``) and of
+the decoded train/test arrays (``sha256``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-from bnn.data.datasets import DATASETS
+from bnn.data.datasets import dataset_info
 from bnn.errors import BnnError
 from bnn.io import load_torch, save_torch, write_json
 
@@ -49,9 +50,12 @@ def _holdout(images: np.ndarray, labels: np.ndarray, val_size: float | int, seed
 
 
 def prepare(dataset: str, out_dir: str | Path, data_root: str | None = None, split_seed: int = 0,
-            val_size: float | int = 0.15) -> dict:
-    """Write the three splits and meta.json for ``dataset`` into ``out_dir``; returns the meta."""
-    raw = DATASETS.get(dataset, "datasets").load(data_root, split_seed)
+            val_size: float | int = 0.15, options: dict | None = None) -> dict:
+    """Write the three splits and meta.json for ``dataset`` into ``out_dir``; returns the meta.
+    ``options`` are the dataset's ``dataset_options`` (their ``val_size`` overrides ``val_size``)."""
+    options = options or {}
+    raw = dataset_info(dataset, options).load(data_root, split_seed, options)
+    val_size = options.get("val_size", val_size)
     tr_x, va_x, tr_y, va_y = _holdout(raw.train_images, raw.train_labels, val_size, split_seed)
     out = Path(out_dir)
     splits = {"train": (tr_x, tr_y), "val": (va_x, va_y), "test": (raw.test_images, raw.test_labels)}

@@ -1,4 +1,10 @@
-"""Dataset registry: each entry knows its input shape and classes, and loads the raw splits.
+"""Dataset registry: each entry knows its input shape and classes before any data is read (the plan
+builds models on the meta device), and loads the raw splits at prepare time.
+
+Options per dataset come from the config's ``dataset_options.<name>`` mapping: ``val_size`` (the
+validation hold-out, overriding ``split.val_size``; 5000 for MNIST/CIFAR as the papers, METHODS.md
+§0.7, §5.5), ``download`` (let torchvision download missing files into data_root, default true) and,
+for ``image_folder``, ``path``, ``size``, ``num_classes`` and ``channels``.
 
 ``digits`` is the embedded default: scikit-learn's bundled 8x8 handwritten digits (1797 real
 images, shipped inside the installed package, so it works offline).
@@ -6,39 +12,52 @@ images, shipped inside the installed package, so it works offline).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
 
+from bnn.data.cifar import load_cifar10, load_cifar100
+from bnn.data.idx import load_fashion_mnist, load_mnist
+from bnn.data.image_folder import load_image_folder
+from bnn.data.raw import RawDataset
+from bnn.data.svhn import load_svhn
+from bnn.errors import BnnError
 from bnn.registry import Registry
 
-
-@dataclass
-class RawDataset:
-    """Images as uint8 (N, C, H, W), integer labels, and where they came from."""
-
-    train_images: np.ndarray
-    train_labels: np.ndarray
-    test_images: np.ndarray
-    test_labels: np.ndarray
-    classes: list[str]
-    source: dict = field(default_factory=dict)
+COMMON_OPTIONS = ("val_size", "download")
+FOLDER_OPTIONS = ("path", "size", "num_classes", "channels")
 
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """What the plan needs to know before any data is read: input shape (C, H, W) and class count."""
+    """Input shape (C, H, W), class count, and ``load(data_root, split_seed, options) -> RawDataset``.
+    A dataset whose shape comes from its options (image_folder) has ``configure`` instead of a shape."""
 
-    shape: tuple[int, int, int]
-    num_classes: int
-    load: Callable[[str | None, int], RawDataset]
+    shape: tuple[int, int, int] | None
+    num_classes: int | None
+    load: Callable[[str | None, int, dict], RawDataset]
+    options: tuple[str, ...] = COMMON_OPTIONS
+    configure: Callable[[dict, str], tuple[tuple[int, int, int], int]] | None = None
 
 
 DATASETS: Registry[DatasetInfo] = Registry("dataset")
 
 
-def load_digits(data_root: str | None, split_seed: int) -> RawDataset:
+def dataset_info(name: str, options: dict | None = None, key: str = "datasets") -> DatasetInfo:
+    """The registry entry for ``name`` with its options checked and its shape resolved."""
+    info = DATASETS.get(name, key)
+    options = options or {}
+    unknown = sorted(set(options) - set(info.options))
+    if unknown:
+        raise BnnError(f"dataset_options.{name}.{unknown[0]}: unknown option; known: {', '.join(info.options)}")
+    if info.configure is None:
+        return info
+    shape, num_classes = info.configure(options, f"dataset_options.{name}")
+    return replace(info, shape=shape, num_classes=num_classes)
+
+
+def load_digits(data_root: str | None, split_seed: int, options: dict) -> RawDataset:
     """sklearn ``load_digits``: 16 grey levels scaled to 0..255; a stratified seeded 80/20 train/test split
     (the data set has no official split)."""
     import sklearn
@@ -54,4 +73,24 @@ def load_digits(data_root: str | None, split_seed: int) -> RawDataset:
                       source={"package": f"scikit-learn {sklearn.__version__}", "loader": "load_digits"})
 
 
-DATASETS.register("digits")(DatasetInfo(shape=(1, 8, 8), num_classes=10, load=load_digits))
+def image_folder_shape(options: dict, key: str) -> tuple[tuple[int, int, int], int]:
+    """Shape and classes of an image_folder dataset, from its options (the data is not read at plan time)."""
+    for option in ("path", "size", "num_classes"):
+        if option not in options:
+            raise BnnError(f"{key}.{option}: missing; image_folder needs path, size and num_classes")
+    for option in ("size", "num_classes", "channels"):
+        value = options.get(option, 3)
+        if not isinstance(value, int) or value < 1:
+            raise BnnError(f"{key}.{option}: {value!r} must be an integer >= 1")
+    size = options["size"]
+    return (options.get("channels", 3), size, size), options["num_classes"]
+
+
+DATASETS.register("digits")(DatasetInfo((1, 8, 8), 10, load_digits))
+DATASETS.register("mnist")(DatasetInfo((1, 28, 28), 10, load_mnist))
+DATASETS.register("fashion_mnist")(DatasetInfo((1, 28, 28), 10, load_fashion_mnist))
+DATASETS.register("cifar10")(DatasetInfo((3, 32, 32), 10, load_cifar10))
+DATASETS.register("cifar100")(DatasetInfo((3, 32, 32), 100, load_cifar100))
+DATASETS.register("svhn")(DatasetInfo((3, 32, 32), 10, load_svhn))
+DATASETS.register("image_folder")(DatasetInfo(None, None, load_image_folder, COMMON_OPTIONS + FOLDER_OPTIONS,
+                                              image_folder_shape))

@@ -2,7 +2,8 @@
 
 Batches are index slices of that tensor, normalised on the device; shuffling uses a generator seeded
 from (seed, epoch), so an epoch's order is reproducible on its own (for resuming). No per-sample
-Python and no PIL in the training loop.
+Python and no PIL in the training loop. The train loader may augment each batch on the device
+(``bnn.data.augment``, METHODS.md §0.7) with a generator seeded from the same (seed, epoch).
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from typing import Iterator
 
 import torch
 
+from bnn.data.augment import Augment
 from bnn.data.contract import Split
 
 
 class TensorLoader:
     def __init__(self, split: Split, batch_size: int, mean: list[float], std: list[float],
-                 device: torch.device, shuffle: bool = False, drop_last: bool = False, seed: int = 0):
+                 device: torch.device, shuffle: bool = False, drop_last: bool = False, seed: int = 0,
+                 augment: Augment | None = None):
         self.images = split.images.to(device)
         self.labels = split.labels.to(device)
         self.batch_size = batch_size
@@ -24,6 +27,7 @@ class TensorLoader:
         self.drop_last = drop_last and len(split) > batch_size
         self.seed = seed
         self.epoch = 0
+        self.augment = augment or Augment()
         shape = (1, -1, 1, 1)
         self.mean = torch.tensor(mean, device=device).view(shape)
         self.std = torch.tensor(std, device=device).view(shape)
@@ -37,12 +41,16 @@ class TensorLoader:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.labels)
+        device = self.labels.device
+        epoch_seed = self.seed * 1_000_003 + self.epoch
         if self.shuffle:
-            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-            order = torch.randperm(n, generator=generator).to(self.labels.device)
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(epoch_seed)).to(device)
         else:
-            order = torch.arange(n, device=self.labels.device)
+            order = torch.arange(n, device=device)
+        generator = torch.Generator(device=device).manual_seed(epoch_seed) if self.augment else None
         for i in range(len(self)):
             index = order[i * self.batch_size:(i + 1) * self.batch_size]
             x = self.images[index].float().div_(255.0)
+            if generator is not None:
+                x = self.augment(x, generator)
             yield (x - self.mean) / self.std, self.labels[index]

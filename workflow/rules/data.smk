@@ -10,9 +10,10 @@ rule prepare_data:
         data_root=config["data_root"],
         split_seed=config["split"]["seed"],
         val_size=config["split"]["val_size"],
+        options=lambda wildcards: json.dumps(config.get("dataset_options", {}).get(wildcards.dataset, {})),
     conda:
         BNN_ENV
     shell:
         "bnn prepare --dataset {wildcards.dataset} --out-dir {params.out_dir} "
         "--data-root {params.data_root} --split-seed {params.split_seed} "
-        "--val-size {params.val_size} > {log} 2>&1"
+        "--val-size {params.val_size} --options '{params.options}' > {log} 2>&1"

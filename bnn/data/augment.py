@@ -1,0 +1,63 @@
+"""Batched training augmentation on the device (METHODS.md §0.7): random crop with padding (zeros as
+torchvision's RandomCrop(32, padding=4), or edge as SKD) and horizontal flip, applied to a whole batch of
+0..1 images before normalisation, with a seeded generator on the batch's device. No per-sample Python."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional as F
+
+from bnn.errors import BnnError
+
+PADDING_MODES = {"zeros": "constant", "edge": "replicate"}
+
+
+def crop(x: torch.Tensor, top: torch.Tensor, left: torch.Tensor, padding: int, padding_mode: str = "zeros") -> torch.Tensor:
+    """Pad ``x`` (N, C, H, W) by ``padding`` on every side and cut each image's H x W window at its own
+    (``top``, ``left``) offset in the padded image (offsets 0..2*padding; ``padding`` is no shift)."""
+    n, c, h, w = x.shape
+    padded = F.pad(x, (padding,) * 4, mode=PADDING_MODES[padding_mode])
+    rows = (top.view(n, 1) + torch.arange(h, device=x.device)).view(n, 1, h, 1)
+    cols = (left.view(n, 1) + torch.arange(w, device=x.device)).view(n, 1, 1, w)
+    return padded[torch.arange(n, device=x.device).view(n, 1, 1, 1), torch.arange(c, device=x.device).view(1, c, 1, 1),
+                  rows, cols]
+
+
+@dataclass(frozen=True)
+class Augment:
+    """The ``augment`` stage setting: ``{crop: padding, flip: bool, padding_mode: zeros|edge}``."""
+
+    crop: int = 0
+    flip: bool = False
+    padding_mode: str = "zeros"
+
+    @classmethod
+    def parse(cls, setting: dict | None, key: str = "augment") -> Augment:
+        setting = dict(setting or {})
+        unknown = sorted(set(setting) - {"crop", "flip", "padding_mode"})
+        if unknown:
+            raise BnnError(f"{key}.{unknown[0]}: unknown option; known: crop, flip, padding_mode")
+        augment = cls(**setting)
+        if not isinstance(augment.crop, int) or augment.crop < 0:
+            raise BnnError(f"{key}.crop: {augment.crop!r} must be an integer >= 0 (the padding in pixels)")
+        if not isinstance(augment.flip, bool):
+            raise BnnError(f"{key}.flip: {augment.flip!r} must be true or false")
+        if augment.padding_mode not in PADDING_MODES:
+            raise BnnError(f"{key}.padding_mode: {augment.padding_mode!r} must be one of {', '.join(PADDING_MODES)}")
+        return augment
+
+    def __bool__(self) -> bool:
+        return self.crop > 0 or self.flip
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Augment a batch ``x`` (N, C, H, W) of 0..1 images; ``generator`` lives on ``x.device``."""
+        n = len(x)
+        if self.crop:
+            top, left = torch.randint(0, 2 * self.crop + 1, (2, n), generator=generator, device=x.device)
+            x = crop(x, top, left, self.crop, self.padding_mode)
+        if self.flip:
+            mirror = torch.rand(n, generator=generator, device=x.device) < 0.5
+            x = torch.where(mirror.view(n, 1, 1, 1), x.flip(3), x)
+        return x

@@ -1,0 +1,71 @@
+"""What a reader returns (``RawDataset``) and the helpers every file-based reader shares: finding the
+source files under ``data_root``, checksumming them, the one-line missing-data error, and the
+torchvision download used only when the files are missing (DESIGN.md, data flow)."""
+
+from __future__ import annotations
+
+import hashlib
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from bnn.errors import BnnError
+
+
+@dataclass
+class RawDataset:
+    """Images as uint8 (N, C, H, W), integer labels, class names, and where they came from."""
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    classes: list[str]
+    source: dict = field(default_factory=dict)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def describe_files(files: list[Path]) -> dict:
+    """The ``source`` entry of meta.json for file-based readers: folder and SHA-256 of each file."""
+    return {"folder": str(files[0].parent), "files": {f.name: sha256_file(f) for f in files}}
+
+
+def missing(dataset: str, expected: str, data_root: str | None) -> BnnError:
+    return BnnError(f"datasets: {dataset} needs {expected} under data_root {data_root!r} "
+                    f"(set data_root: to the folder holding them)")
+
+
+def find_folder(data_root: str | None, folders: list[str], has: Callable[[Path], bool]) -> Path | None:
+    """The first of ``data_root/<folder>`` (``""`` is data_root itself) for which ``has`` holds."""
+    if not data_root:
+        return None
+    for folder in folders:
+        path = Path(data_root) / folder
+        if path.is_dir() and has(path):
+            return path
+    return None
+
+
+def download(dataset: str, fetch: Callable[[], object], expected: str, data_root: str | None) -> None:
+    """Let torchvision download into data_root; offline (or any failure) becomes the one-line missing error."""
+    if not data_root:
+        raise missing(dataset, expected, data_root)
+    try:
+        fetch()
+    except Exception as error:  # torchvision raises URLError, RuntimeError or OSError offline
+        raise BnnError(f"{missing(dataset, expected, data_root)}; download failed: "
+                       f"{textwrap.shorten(str(error), 160, placeholder=' ...')}") from None
+
+
+def as_uint8(images: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(images, dtype=np.uint8)
