@@ -79,7 +79,7 @@ def test_kd_without_teacher_is_refused(stage_spec, tmp_path):
 
 
 class NotATensor:
-    pass
+    """A custom class: pickled, it is exactly what the weights_only unpickler must refuse."""
 
 
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")
