@@ -27,6 +27,17 @@ def method_colors(runs: list[History]) -> dict[str, tuple]:
     return colors(list(dict.fromkeys(r.method for r in runs)))
 
 
+LINE_STYLES = (("-", 2.6), ("--", 2.0), (":", 2.4), ("-.", 1.3))
+
+
+def line_style(method: str, runs: list[History]) -> dict:
+    """A line style per method, cycling solid/dashed/dotted/dash-dot with shrinking widths, so curves
+    that coincide exactly (two orders that pick the same layers) stay visible on top of each other."""
+    methods = list(dict.fromkeys(r.method for r in runs))
+    style, width = LINE_STYLES[methods.index(method) % len(LINE_STYLES)]
+    return {"linestyle": style, "linewidth": width}
+
+
 def panel_pairs(runs: list[History]):
     """A figure with one row of two panels per dataset/model: (fig, [(group, its runs, left, right)])."""
     grouped = by_group(runs)
@@ -41,8 +52,8 @@ def draw_histories(ax, runs: list[History], palette: dict, column: str = "val_ac
         data = run.metrics.dropna(subset=[column])
         label = None if run.method in labelled else run.method
         labelled.add(run.method)
-        ax.plot(data["step"], data[column], color=palette[run.method], label=label, linewidth=1.4,
-                marker="o" if len(data) <= 12 else None, markersize=3)
+        ax.plot(data["step"], data[column], color=palette[run.method], label=label,
+                marker="o" if len(data) <= 12 else None, markersize=3, **line_style(run.method, runs))
         for end in run.boundaries:
             ax.axvline(end + 0.5, color=palette[run.method], linestyle=":", linewidth=1.2)
     integer_ticks(ax.xaxis)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bnn.report.curves import draw_histories, legend_right, method_colors, panel_pairs
+from bnn.report.curves import draw_histories, legend_right, line_style, method_colors, panel_pairs
 from bnn.report.figures import colors, integer_ticks, panels, save
 from bnn.report.runs import History
 
@@ -35,7 +35,8 @@ def iterative_figure(runs: list[History], path: str | Path) -> None:
                           edgecolors="black", linewidths=0.5, zorder=3)
             reached = m.groupby("binary_weight_layers")["val_acc"].last()
             per_count.plot(reached.index, reached.values, color=palette[run.method], marker="o",
-                           label=order_name(run) if run.seed == members[0].seed else None)
+                           label=order_name(run) if run.seed == members[0].seed else None,
+                           **line_style(run.method, members))
         curve.scatter([], [], color="0.5", marker="v", edgecolors="black", label="a layer became binary")
         curve.set_title(f"{group}: validation accuracy per epoch")
         curve.set_xlabel("epoch")
