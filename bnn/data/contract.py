@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 
 from bnn.data.datasets import dataset_info
 from bnn.errors import BnnError
@@ -46,6 +45,8 @@ def _holdout(images: np.ndarray, labels: np.ndarray, val_size: float | int, seed
     size = int(val_size) if float(val_size) >= 1 else float(val_size)
     if size in (0, 0.0):
         raise BnnError("val_size: must be > 0 (a count of train images, or a fraction below 1)")
+    from sklearn.model_selection import train_test_split  # only prepare needs it; keeps train/evaluate start fast
+
     return train_test_split(images, labels, test_size=size, stratify=labels, random_state=seed)
 
 
