@@ -107,7 +107,9 @@ def figure_args(runs, sensitivity, tmp_path) -> dict[str, list[str]]:
 def test_each_figure_command_draws_a_png(runs, figure, tmp_path):
     sensitivity = tmp_path / "results/runs/digits/mlp/sensitivity/seed0/sensitivity.csv"
     sensitivity.parent.mkdir(parents=True)
-    sensitivity.write_text("layer,val_acc,best_val_acc,epochs\n1,80.5,81.0,2\n2,85.0,85.0,2\n3,60.2,61.0,2\n")
+    sensitivity.write_text("dataset,model,method,seed,layer,val_acc,best_val_acc,epochs\n"
+                           "digits,mlp,sensitivity,0,1,80.5,81.0,2\ndigits,mlp,sensitivity,0,2,85.0,85.0,2\n"
+                           "digits,mlp,sensitivity,0,3,60.2,61.0,2\n")
     out = tmp_path / f"{figure}.png"
     assert main(["plot", figure, "--out", str(out), *figure_args(runs, sensitivity, tmp_path)[figure]]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000

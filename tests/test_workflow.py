@@ -115,6 +115,8 @@ def test_sensitivity_table_orders_ascend_and_descend(workflow_run):
     base = workflow_run / "results/runs/digits/mlp"
     table = pd.read_csv(base / "sensitivity/seed0/sensitivity.csv")
     assert table["layer"].tolist() == [1, 2, 3] and (table["epochs"] == 2).all()
+    assert table[["dataset", "model", "method", "seed"]].drop_duplicates().values.tolist() == [
+        ["digits", "mlp", "sensitivity", 0]]
     for k in (1, 2, 3):  # each row comes from the stage in which only that layer was binary
         layer_metrics = pd.read_csv(base / f"sensitivity/seed0/layer{k}/metrics.csv")
         assert table.loc[k - 1, "val_acc"] == pytest.approx(layer_metrics["val_acc"].iloc[-1])

@@ -4,7 +4,7 @@
 where one more layer's weights became binary (``binary_weight_layers`` grew), and the accuracy reached at
 each number of binarized layers (last epoch with that many binary-weight layers).
 ``sensitivity_figure``: validation top-1 when only layer k's weights are binary, per layer k, from each
-``runs/{dataset}/{model}/{method}/seed{seed}/sensitivity.csv``.
+``sensitivity.csv`` (its identity columns name the experiment).
 """
 
 from __future__ import annotations
@@ -53,11 +53,13 @@ def iterative_figure(runs: list[History], path: str | Path) -> None:
 
 
 def sensitivity_figure(tables: list[str | Path], path: str | Path) -> None:
-    """One panel per dataset/model, one line per sensitivity recipe and seed (identity from the path)."""
+    """One panel per dataset/model, one line per sensitivity recipe and seed (identity from the table's columns)."""
     grouped: dict[str, list[tuple[str, pd.DataFrame]]] = {}
     for table in map(Path, tables):
-        seed, method, model, dataset = (p.name for p in table.parents[:4])
-        grouped.setdefault(f"{dataset} / {model}", []).append((f"{method} {seed}", pd.read_csv(table)))
+        data = pd.read_csv(table)
+        first = data.iloc[0]
+        grouped.setdefault(f"{first['dataset']} / {first['model']}", []).append(
+            (f"{first['method']} seed{first['seed']}", data))
     palette = colors(list(dict.fromkeys(label for lines in grouped.values() for label, _ in lines)))
     fig, axes = panels(len(grouped), 2, 6.0, 4.0)
     for ax, (group, lines) in zip(axes, grouped.items()):
