@@ -2,7 +2,8 @@
 
 ``resume.pt`` sits in the run folder but is not a declared Snakemake output, so it survives a killed
 job (Snakemake deletes the declared outputs of a failed job). It holds everything the next epoch
-needs: model, optimizer(s) and lr-schedule state, the torch RNG state, and the metrics rows so far.
+needs: model, optimizer(s) and lr-schedule state, the loss's state (SKD-BNN's soft-label bank), the torch
+RNG state, and the metrics rows so far.
 It is tied to the stage spec by a digest: a changed spec starts afresh. It is removed once the
 stage's final checkpoint is written.
 """
@@ -26,20 +27,21 @@ def spec_digest(spec: dict) -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
 
 
-def save(run_dir: Path, spec: dict, epoch: int, model, optimizers, rows: list[dict]) -> None:
+def save(run_dir: Path, spec: dict, epoch: int, model, optimizers, loss, rows: list[dict]) -> None:
     """Record that ``epoch`` epochs are complete."""
     save_torch(run_dir / FILENAME, {
         "spec_digest": spec_digest(spec),
         "epochs_done": epoch,
         "model": model.state_dict(),
         "optimizers": optimizers.state_dict(),
+        "loss": loss.state_dict(),
         "rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "rows": rows,
     })
 
 
-def restore(run_dir: Path, spec: dict, model, optimizers) -> tuple[int, list[dict], str]:
+def restore(run_dir: Path, spec: dict, model, optimizers, loss) -> tuple[int, list[dict], str]:
     """Load the resume state if it belongs to this spec; returns (epochs done, rows, what happened)."""
     path = run_dir / FILENAME
     if not path.is_file():
@@ -50,6 +52,7 @@ def restore(run_dir: Path, spec: dict, model, optimizers) -> tuple[int, list[dic
         return 0, [], f"ignored {path}: it was written for a different spec; starting from epoch 1"
     model.load_state_dict(state["model"])
     optimizers.load_state_dict(state["optimizers"])
+    loss.load_state_dict(state.get("loss", {}))  # resume.pt files from before losses had state
     torch.set_rng_state(state["rng"])
     if state["cuda_rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda_rng"])

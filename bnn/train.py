@@ -117,6 +117,7 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
         if not spec.get("teacher"):
             raise BnnError(f"loss.name: {spec['loss']['name']!r} needs a teacher; set teacher: to the float recipe")
         teacher = load_teacher(spec["teacher"], device, meta)
+    loss_fn.attach(model)
 
     layers = binary_layers(model)
     optimizers = Optimizers(spec.get("optimizer", {"name": "adam", "lr": 1e-3}),
@@ -126,7 +127,7 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
 
     run_dir.mkdir(parents=True, exist_ok=True)
     write_yaml(run_dir / "spec.yaml", spec)
-    first_epoch, rows, note = resume.restore(run_dir, spec, model, optimizers)
+    first_epoch, rows, note = resume.restore(run_dir, spec, model, optimizers, loss_fn)
     if note:
         print(f"[{label}] {note}", flush=True)
     for epoch in range(first_epoch, epochs):
@@ -140,6 +141,7 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
         signs = weight_signs(model)
         train_loss, train_acc = train_epoch(forward, train, loss_fn, teacher, optimizers, f"{label} epoch {epoch}")
         flips = flip_ratio(signs, model)
+        loss_fn.end_epoch()
         optimizers.end_epoch()
         val_loss, val_acc = evaluate_loader(forward, val)
         rows.append({"epoch": epoch, "lr": f"{lr:.6g}", "train_loss": f"{train_loss:.6f}",
@@ -152,7 +154,7 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
               f"| val loss {val_loss:.4f} acc {val_acc:.2f} | binary layers W {rows[-1]['binary_weight_layers']} "
               f"A {rows[-1]['binary_act_layers']}", flush=True)
         write_csv(run_dir / "metrics.csv", rows, METRICS)
-        resume.save(run_dir, spec, epoch + 1, model, optimizers, rows)
+        resume.save(run_dir, spec, epoch + 1, model, optimizers, loss_fn, rows)
 
     seconds = sum(float(row["seconds"]) for row in rows)
     lineage.append({"stage": run.get("stage", ""), "method": run.get("method", ""), "epochs": epochs,

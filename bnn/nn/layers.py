@@ -64,6 +64,18 @@ class BinaryLayer(nn.Module):
     def effective_input(self, x: torch.Tensor) -> torch.Tensor:
         return self.act_estimator(self.latent_input(x), self.training) if self.binary_acts else x
 
+    def real_weight(self) -> torch.Tensor:
+        """The real weight whose sign the binary weight is: the scaling's ``w_to_sign`` without the scale
+        (Libra-PB's standardised W-hat, §0.3; SKD-BNN's shadow branch, §6.2), or W when weights are real."""
+        return SCALINGS.get(self.scaling)(self.latent_weight())[0] if self.binary_weights else self.weight
+
+    def op(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """The layer's linear operation on ``x`` with ``weight`` (and the layer's bias)."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.op(self.effective_input(x), self.effective_weight())
+
     def extra_repr(self) -> str:
         return super().extra_repr() + f", binary_weights={self.binary_weights}, binary_acts={self.binary_acts}"
 
@@ -73,8 +85,8 @@ class BinaryLinear(BinaryLayer, nn.Linear):
         nn.Linear.__init__(self, in_features, out_features, bias=bias)
         self.configure()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(self.effective_input(x), self.effective_weight(), self.bias)
+    def op(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, weight, self.bias)
 
 
 class BinaryConv2d(BinaryLayer, nn.Conv2d):
@@ -84,8 +96,8 @@ class BinaryConv2d(BinaryLayer, nn.Conv2d):
                            padding=padding, bias=bias)
         self.configure()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(self.effective_input(x), self.effective_weight(), self.bias)
+    def op(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(x, weight, self.bias)
 
 
 def binary_layers(model: nn.Module) -> list[BinaryLayer]:
