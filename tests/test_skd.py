@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bnn.errors import BnnError
 from bnn.io import load_torch
 from bnn.losses import SelfKD, build_loss
 from bnn.models import build
@@ -142,6 +143,11 @@ def test_feature_pairs_per_architecture(arch, options, in_shape, pairs):
     assert all(f.shape == g.shape for f, g in found)
     assert branch.penultimate.shape[0] == 2 and branch.penultimate.flatten(1).shape[1] == (
         binary_layers(model)[-1].in_features)
+
+
+def test_skd_needs_binarizable_layers():
+    with pytest.raises(BnnError, match="loss.name: skd needs a model with binarizable layers"):
+        ShadowBranch(nn.Sequential(nn.Linear(4, 3)))
 
 
 def test_skd_loss_options_and_total():

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from bnn.errors import BnnError
 from bnn.models.parts import ACTIVATIONS
 from bnn.nn import BinaryLayer, binary_layers
 
@@ -39,8 +40,12 @@ class ShadowBranch:
     """Hooks on ``model`` recording the training forward, and the shadow forward that pairs with it."""
 
     def __init__(self, model: nn.Module):
+        layers = binary_layers(model)
+        if not layers:
+            raise BnnError("loss.name: skd needs a model with binarizable layers (its classifier is the last one); "
+                           "use an architecture of bnn.models built from BinaryConv2d/BinaryLinear")
         self.model = model
-        self.classifier = binary_layers(model)[-1]
+        self.classifier = layers[-1]
         self.activations = tuple(ACTIVATIONS.get(name) for name in ACTIVATIONS.names())
         self.recording = self.shadow = self.pending = False
         self.input: torch.Tensor | None = None
