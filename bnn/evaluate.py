@@ -16,7 +16,7 @@ from torch import nn
 
 from bnn import checkpoint
 from bnn.binarized import split_weight
-from bnn.data import TensorLoader, load_split, read_meta
+from bnn.data import make_loader, read_meta
 from bnn.errors import BnnError
 from bnn.nn import binary_layers
 from bnn.summary import summarize
@@ -52,7 +52,7 @@ def evaluate(checkpoint_path: str | Path, data_dir: str | Path, batch_size: int 
         raise BnnError(f"--data: {data_dir} holds {meta['num_classes']} classes of shape {meta['shape']}, the "
                        f"checkpoint expects {ckpt['num_classes']} of {ckpt['in_shape']}; use the dataset it was trained on")
     model = checkpoint.rebuild(ckpt, checkpoint_path).eval()
-    loader = TensorLoader(load_split(data_dir, "test"), batch_size, meta["mean"], meta["std"], torch.device("cpu"))
+    loader = make_loader(data_dir, meta, "test", batch_size, torch.device("cpu"))
     loss_sum, top1, top5, count = 0.0, 0, 0, 0
     for x, y in loader:
         logits = model(x)

@@ -21,6 +21,7 @@ import torch
 from bnn import accel
 from bnn.data.augment import Augment
 from bnn.data.datasets import dataset_info
+from bnn.data.make import check_stream_settings
 from bnn.errors import BnnError
 from bnn.losses import build_loss
 from bnn.models import build
@@ -29,7 +30,7 @@ from bnn.optim import Optimizers
 from bnn.schedule import SENSITIVITY_ORDERS, Schedule
 
 TRAIN_KEYS = ("epochs", "batch_size", "device", "threads", "optimizer", "lr_schedule", "loss", "binary",
-              "schedule", "augment", "amp", "channels_last", "compile")
+              "schedule", "augment", "amp", "channels_last", "compile", "workers")
 RESULTS = "results"
 
 
@@ -268,7 +269,8 @@ class Plan:
         if not isinstance(epochs, int) or epochs < 1:
             raise BnnError(f"{key}.epochs: {epochs!r} must be an integer >= 1")
         build_loss(settings.get("loss", {"name": "ce"}), f"{key}.loss")
-        Augment.parse(settings.get("augment"), f"{key}.augment")
+        check_stream_settings(dataset, info.streams, Augment.parse(settings.get("augment"), f"{key}.augment"),
+                              settings.get("workers"), key)
         accel.check(settings, key)
         schedule = Schedule.parse(settings.get("schedule", {}), f"{key}.schedule")
         layers = binary_layers(net)

@@ -19,7 +19,7 @@ import torch
 from bnn.io import load_torch, save_torch
 
 FILENAME = "resume.pt"
-IGNORED_SPEC_KEYS = ("threads",)  # how fast a stage runs, not what it computes
+IGNORED_SPEC_KEYS = ("threads", "workers")  # how fast a stage runs, not what it computes
 
 
 def spec_digest(spec: dict) -> str:

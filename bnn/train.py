@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Iterable
 
 import torch
 from torch import nn
 
 from bnn import checkpoint, resume
 from bnn.accel import accelerate
-from bnn.data import TensorLoader, load_split, read_meta
+from bnn.data import make_loader, read_meta
 from bnn.data.augment import Augment
 from bnn.errors import BnnError
 from bnn.io import save_torch, write_csv, write_yaml
@@ -27,7 +28,7 @@ from bnn.schedule import Schedule
 
 SPEC_KEYS = {"run", "data", "model", "init", "teacher", "epochs", "batch_size", "schedule", "binary",
              "optimizer", "lr_schedule", "loss", "device", "threads", "seed", "augment",
-             "amp", "channels_last", "compile"}
+             "amp", "channels_last", "compile", "workers"}
 METRICS = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "binary_weight_layers",
            "binary_act_layers", "flip_ratio", "seconds"]
 
@@ -41,7 +42,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 @torch.no_grad()
-def evaluate_loader(model: nn.Module, loader: TensorLoader) -> tuple[float, float]:
+def evaluate_loader(model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> tuple[float, float]:
     """Mean cross-entropy and top-1 accuracy (%) of ``model`` over ``loader``."""
     model.eval()
     loss_sum, correct, count = 0.0, 0, 0
@@ -85,10 +86,10 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
     epochs = int(spec["epochs"])
 
     meta = read_meta(spec["data"])
-    train = TensorLoader(load_split(spec["data"], "train"), int(spec["batch_size"]), meta["mean"], meta["std"],
-                         device, shuffle=True, drop_last=True, seed=int(spec.get("seed", 0)),
-                         augment=Augment.parse(spec.get("augment")))
-    val = TensorLoader(load_split(spec["data"], "val"), 512, meta["mean"], meta["std"], device)
+    workers = spec.get("workers")
+    train = make_loader(spec["data"], meta, "train", int(spec["batch_size"]), device, train=True,
+                        seed=int(spec.get("seed", 0)), augment=Augment.parse(spec.get("augment")), workers=workers)
+    val = make_loader(spec["data"], meta, "val", 512, device, workers=workers)
 
     model_spec = dict(spec["model"])
     arch = model_spec.pop("arch", None)
@@ -195,7 +196,7 @@ def flip_ratio(before: dict[int, torch.Tensor], model: nn.Module) -> float | Non
     return changed / sum(signs.numel() for signs in before.values())
 
 
-def train_epoch(model: nn.Module, loader: TensorLoader, loss_fn, teacher: nn.Module | None,
+def train_epoch(model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], loss_fn, teacher: nn.Module | None,
                 optimizers: Optimizers, where: str) -> tuple[float, float]:
     """One pass over ``loader``; returns mean loss and top-1 (%). A non-finite loss stops the stage."""
     model.train()

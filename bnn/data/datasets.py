@@ -4,7 +4,11 @@ builds models on the meta device), and loads the raw splits at prepare time.
 Options per dataset come from the config's ``dataset_options.<name>`` mapping: ``val_size`` (the
 validation hold-out, overriding ``split.val_size``; 5000 for MNIST/CIFAR as the papers, METHODS.md
 §0.7, §5.5), ``download`` (let torchvision download missing files into data_root, default true) and,
-for ``image_folder``, ``path``, ``size``, ``num_classes`` and ``channels``.
+for ``image_folder``, ``path``, ``size``, ``num_classes``, ``channels`` and ``stream``; for ``imagenet``,
+``path``, ``size`` (the training crop) and ``num_classes``.
+
+A dataset that ``streams`` (``imagenet``, ``image_folder`` with ``stream: true``) is indexed at prepare time
+and decoded batch by batch during training (``bnn.data.stream``); every other dataset is decoded into memory.
 
 ``digits`` is the embedded default: scikit-learn's bundled 8x8 handwritten digits (1797 real
 images, shipped inside the installed package, so it works offline).
@@ -20,25 +24,31 @@ import numpy as np
 from bnn.data.cifar import load_cifar10, load_cifar100
 from bnn.data.idx import load_fashion_mnist, load_mnist
 from bnn.data.image_folder import load_image_folder
-from bnn.data.raw import RawDataset
+from bnn.data.imagenet import DEFAULTS as IMAGENET_DEFAULTS
+from bnn.data.imagenet import load_imagenet
+from bnn.data.raw import ImageFiles, RawDataset
 from bnn.data.svhn import load_svhn
+from bnn.data.tiny_imagenet import load_tiny_imagenet
 from bnn.errors import BnnError
 from bnn.registry import Registry
 
 COMMON_OPTIONS = ("val_size", "download")
-FOLDER_OPTIONS = ("path", "size", "num_classes", "channels")
+FOLDER_OPTIONS = ("path", "size", "num_classes", "channels", "stream")
+IMAGENET_OPTIONS = ("val_size", "path", "size", "num_classes")
 
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """Input shape (C, H, W), class count, and ``load(data_root, split_seed, options) -> RawDataset``.
-    A dataset whose shape comes from its options (image_folder) has ``configure`` instead of a shape."""
+    """Input shape (C, H, W), class count, whether it streams, and
+    ``load(data_root, split_seed, options) -> RawDataset`` (decoded) or ``ImageFiles`` (to stream).
+    A dataset whose shape comes from its options has ``configure(options, key) -> {field: value}``."""
 
     shape: tuple[int, int, int] | None
     num_classes: int | None
-    load: Callable[[str | None, int, dict], RawDataset]
+    load: Callable[[str | None, int, dict], RawDataset | ImageFiles]
     options: tuple[str, ...] = COMMON_OPTIONS
-    configure: Callable[[dict, str], tuple[tuple[int, int, int], int]] | None = None
+    configure: Callable[[dict, str], dict] | None = None
+    streams: bool = False
 
 
 DATASETS: Registry[DatasetInfo] = Registry("dataset")
@@ -53,8 +63,7 @@ def dataset_info(name: str, options: dict | None = None, key: str = "datasets") 
         raise BnnError(f"dataset_options.{name}.{unknown[0]}: unknown option; known: {', '.join(info.options)}")
     if info.configure is None:
         return info
-    shape, num_classes = info.configure(options, f"dataset_options.{name}")
-    return replace(info, shape=shape, num_classes=num_classes)
+    return replace(info, **info.configure(options, f"dataset_options.{name}"))
 
 
 def load_digits(data_root: str | None, split_seed: int, options: dict) -> RawDataset:
@@ -73,17 +82,32 @@ def load_digits(data_root: str | None, split_seed: int, options: dict) -> RawDat
                       source={"package": f"scikit-learn {sklearn.__version__}", "loader": "load_digits"})
 
 
-def image_folder_shape(options: dict, key: str) -> tuple[tuple[int, int, int], int]:
-    """Shape and classes of an image_folder dataset, from its options (the data is not read at plan time)."""
+def _positive_ints(options: dict, names: tuple[str, ...], key: str) -> None:
+    for option in names:
+        value = options[option]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise BnnError(f"{key}.{option}: {value!r} must be an integer >= 1")
+
+
+def image_folder_shape(options: dict, key: str) -> dict:
+    """Shape, classes and streaming of an image_folder dataset, from its options (no data is read at plan time)."""
     for option in ("path", "size", "num_classes"):
         if option not in options:
             raise BnnError(f"{key}.{option}: missing; image_folder needs path, size and num_classes")
-    for option in ("size", "num_classes", "channels"):
-        value = options.get(option, 3)
-        if not isinstance(value, int) or value < 1:
-            raise BnnError(f"{key}.{option}: {value!r} must be an integer >= 1")
+    options = {"channels": 3, "stream": False, **options}
+    _positive_ints(options, ("size", "num_classes", "channels"), key)
+    if not isinstance(options["stream"], bool):
+        raise BnnError(f"{key}.stream: {options['stream']!r} must be true or false")
     size = options["size"]
-    return (options.get("channels", 3), size, size), options["num_classes"]
+    return {"shape": (options["channels"], size, size), "num_classes": options["num_classes"],
+            "streams": options["stream"]}
+
+
+def imagenet_shape(options: dict, key: str) -> dict:
+    """ImageNet's crop ``size`` (224) and ``num_classes`` (1000; fewer for a class subset)."""
+    options = {**IMAGENET_DEFAULTS, **options}
+    _positive_ints(options, ("size", "num_classes"), key)
+    return {"shape": (3, options["size"], options["size"]), "num_classes": options["num_classes"]}
 
 
 DATASETS.register("digits")(DatasetInfo((1, 8, 8), 10, load_digits))
@@ -92,5 +116,8 @@ DATASETS.register("fashion_mnist")(DatasetInfo((1, 28, 28), 10, load_fashion_mni
 DATASETS.register("cifar10")(DatasetInfo((3, 32, 32), 10, load_cifar10))
 DATASETS.register("cifar100")(DatasetInfo((3, 32, 32), 100, load_cifar100))
 DATASETS.register("svhn")(DatasetInfo((3, 32, 32), 10, load_svhn))
+DATASETS.register("tiny_imagenet")(DatasetInfo((3, 64, 64), 200, load_tiny_imagenet, ("val_size",)))
+DATASETS.register("imagenet")(DatasetInfo((3, 224, 224), 1000, load_imagenet, IMAGENET_OPTIONS, imagenet_shape,
+                                          streams=True))
 DATASETS.register("image_folder")(DatasetInfo(None, None, load_image_folder, COMMON_OPTIONS + FOLDER_OPTIONS,
                                               image_folder_shape))

@@ -14,6 +14,7 @@ import torch
 
 from bnn.data.augment import Augment
 from bnn.data.contract import Split
+from bnn.data.order import batch_count, epoch_order, epoch_seed
 
 
 class TensorLoader:
@@ -36,18 +37,13 @@ class TensorLoader:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        n = len(self.labels)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return batch_count(len(self.labels), self.batch_size, self.drop_last)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.labels)
         device = self.labels.device
-        epoch_seed = self.seed * 1_000_003 + self.epoch
-        if self.shuffle:
-            order = torch.randperm(n, generator=torch.Generator().manual_seed(epoch_seed)).to(device)
-        else:
-            order = torch.arange(n, device=device)
-        generator = torch.Generator(device=device).manual_seed(epoch_seed) if self.augment else None
+        order = epoch_order(n, self.shuffle, self.seed, self.epoch).to(device)
+        generator = torch.Generator(device=device).manual_seed(epoch_seed(self.seed, self.epoch)) if self.augment else None
         for i in range(len(self)):
             index = order[i * self.batch_size:(i + 1) * self.batch_size]
             x = self.images[index].float().div_(255.0)

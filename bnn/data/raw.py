@@ -27,6 +27,23 @@ class RawDataset:
     source: dict = field(default_factory=dict)
 
 
+@dataclass
+class ImageFiles:
+    """A dataset streamed from its files (too large for memory): the folder, image paths relative to it,
+    labels, class names, where they came from, and the normalisation statistics when they are fixed
+    (ImageNet's; None: estimated from a sample at prepare time)."""
+
+    root: Path
+    train_files: list[str]
+    train_labels: np.ndarray
+    test_files: list[str]
+    test_labels: np.ndarray
+    classes: list[str]
+    source: dict = field(default_factory=dict)
+    mean: list[float] | None = None
+    std: list[float] | None = None
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
@@ -40,9 +57,20 @@ def describe_files(files: list[Path]) -> dict:
     return {"folder": str(files[0].parent), "files": {f.name: sha256_file(f) for f in files}}
 
 
-def missing(dataset: str, expected: str, data_root: str | None) -> BnnError:
+def describe_source(path: Path) -> dict:
+    """``source`` of a dataset read from one archive (its checksum) or a folder (its path)."""
+    return describe_files([path]) if path.is_file() else {"folder": str(path)}
+
+
+def missing(dataset: str, expected: str, data_root: str | None, also: str = "") -> BnnError:
+    """The one-line missing-data error; ``also`` names a further config key that can point at the files."""
     return BnnError(f"datasets: {dataset} needs {expected} under data_root {data_root!r} "
-                    f"(set data_root: to the folder holding them)")
+                    f"(set data_root: to the folder holding them{also})")
+
+
+def under_root(data_root: str | None, path: str) -> Path:
+    """``path`` as given when absolute (or without data_root), else relative to data_root."""
+    return Path(data_root) / path if data_root and not Path(path).is_absolute() else Path(path)
 
 
 def find_folder(data_root: str | None, folders: list[str], has: Callable[[Path], bool]) -> Path | None:
