@@ -17,8 +17,6 @@ import numpy as np
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
-from torchvision import transforms
-from torchvision.transforms import functional as TF
 
 from bnn.data.order import batch_count, epoch_order, epoch_seed
 
@@ -47,6 +45,10 @@ class ImageFileDataset(Dataset):
         return len(self.files)
 
     def __getitem__(self, item: tuple[int, int | None]) -> tuple[torch.Tensor, int]:
+        # torchvision only where an image is decoded: importing it costs seconds at every job start
+        from torchvision import transforms
+        from torchvision.transforms import functional as TF
+
         index, seed = item
         with Image.open(self.root / self.files[index]) as file:
             image = file.convert(self.mode)
