@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Iterable
 
 import torch
 from torch import nn
 
 from bnn import checkpoint, resume
 from bnn.accel import accelerate
-from bnn.data import make_loader, read_meta
+from bnn.data import TensorLoader, make_loader, read_meta  # TensorLoader: the loaders' interface
 from bnn.data.augment import Augment
 from bnn.errors import BnnError
 from bnn.io import save_torch, write_csv, write_yaml
@@ -42,7 +41,7 @@ def resolve_device(name: str) -> torch.device:
 
 
 @torch.no_grad()
-def evaluate_loader(model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> tuple[float, float]:
+def evaluate_loader(model: nn.Module, loader: TensorLoader) -> tuple[float, float]:
     """Mean cross-entropy and top-1 accuracy (%) of ``model`` over ``loader``."""
     model.eval()
     loss_sum, correct, count = 0.0, 0, 0
@@ -196,7 +195,7 @@ def flip_ratio(before: dict[int, torch.Tensor], model: nn.Module) -> float | Non
     return changed / sum(signs.numel() for signs in before.values())
 
 
-def train_epoch(model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch.Tensor]], loss_fn, teacher: nn.Module | None,
+def train_epoch(model: nn.Module, loader: TensorLoader, loss_fn, teacher: nn.Module | None,
                 optimizers: Optimizers, where: str) -> tuple[float, float]:
     """One pass over ``loader``; returns mean loss and top-1 (%). A non-finite loss stops the stage."""
     model.train()

@@ -27,6 +27,7 @@ from bnn.io import load_torch, save_torch, write_json
 
 SPLITS = ("train", "val", "test")
 FORMAT = "bnn-data/1"
+KINDS = ("tensors", "streaming")  # meta.json's kind; one written before streaming existed holds tensors
 MEAN_STD_SAMPLE = 512  # train images decoded to estimate a streamed dataset's mean/std
 
 
@@ -92,9 +93,9 @@ def _prepare_index(raw: ImageFiles, out: Path, dataset: str, shape: tuple[int, i
                    val_size: float | int) -> dict:
     """The streaming contract: per-split file indexes (train minus the hold-out, hold-out, test) + meta.json."""
     rows = np.arange(len(raw.train_files))
-    tr, va, _, _ = _holdout(rows, raw.train_labels, val_size, split_seed)
-    splits = {"train": ([raw.train_files[i] for i in sorted(tr)], raw.train_labels[sorted(tr)]),
-              "val": ([raw.train_files[i] for i in sorted(va)], raw.train_labels[sorted(va)]),
+    tr, va = (np.sort(part) for part in _holdout(rows, raw.train_labels, val_size, split_seed)[:2])
+    splits = {"train": ([raw.train_files[i] for i in tr], raw.train_labels[tr]),
+              "val": ([raw.train_files[i] for i in va], raw.train_labels[va]),
               "test": (raw.test_files, raw.test_labels)}
     for name, (files, labels) in splits.items():
         save_torch(out / f"{name}.pt", {"files": files, "labels": torch.from_numpy(np.ascontiguousarray(labels))})
@@ -115,6 +116,9 @@ def read_meta(data_dir: str | Path) -> dict:
     meta = json.loads(path.read_text())
     if meta.get("format") != FORMAT:
         raise BnnError(f"data: {path} has format {meta.get('format')!r}, expected {FORMAT!r}; re-run bnn prepare")
+    meta.setdefault("kind", KINDS[0])
+    if meta["kind"] not in KINDS:
+        raise BnnError(f"data: {path} has kind {meta['kind']!r}, expected one of {', '.join(KINDS)}; re-run bnn prepare")
     return meta
 
 

@@ -31,7 +31,7 @@ def make_loader(data_dir: str | Path, meta: dict, split: str, batch_size: int, d
                 train: bool = False, seed: int = 0, augment: Augment | None = None,
                 workers: int | None = None) -> TensorLoader | StreamLoader:
     """A loader of ``split``; ``train``: shuffled, last partial batch dropped, augmented."""
-    streams = meta.get("kind", "tensors") == "streaming"  # meta.json from before streaming holds tensors
+    streams = meta["kind"] == "streaming"  # read_meta checked it
     check_stream_settings(meta["dataset"], streams, augment or Augment(), workers, "spec")
     if not streams:
         return TensorLoader(load_split(data_dir, split), batch_size, meta["mean"], meta["std"], device,
