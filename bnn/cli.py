@@ -26,12 +26,16 @@ def cmd_prepare(args: argparse.Namespace) -> None:
 
 def cmd_train(args: argparse.Namespace) -> None:
     from bnn.io import read_config
-    from bnn.train import run_stage
+    from bnn.launch import train
 
     spec = read_config(args.spec)
+    argv = ["train", "--spec", args.spec, "--run-dir", args.run_dir]
     if args.threads:
         spec["threads"] = args.threads
-    result = run_stage(spec, args.run_dir)
+        argv += ["--threads", str(args.threads)]
+    result = train(spec, args.run_dir, argv)
+    if result is None:  # a launcher, or a rank other than 0
+        return
     print(f"trained {args.run_dir}: {result['epochs']} epochs in {result['seconds']:.1f}s, "
           f"final val acc {result['final'].get('val_acc')}")
 

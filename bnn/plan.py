@@ -22,6 +22,7 @@ from bnn import accel
 from bnn.data.augment import Augment
 from bnn.data.datasets import dataset_info
 from bnn.data.make import check_stream_settings
+from bnn.distributed import Setting
 from bnn.errors import BnnError
 from bnn.losses import build_loss
 from bnn.models import build
@@ -30,7 +31,7 @@ from bnn.optim import Optimizers
 from bnn.schedule import SENSITIVITY_ORDERS, Schedule
 
 TRAIN_KEYS = ("epochs", "batch_size", "device", "threads", "optimizer", "lr_schedule", "loss", "binary",
-              "schedule", "augment", "amp", "channels_last", "compile", "workers")
+              "schedule", "augment", "amp", "channels_last", "compile", "workers", "distributed")
 RESULTS = "results"
 
 
@@ -272,6 +273,7 @@ class Plan:
         check_stream_settings(dataset, info.streams, Augment.parse(settings.get("augment"), f"{key}.augment"),
                               settings.get("workers"), key)
         accel.check(settings, key)
+        Setting.parse(settings, key)
         schedule = Schedule.parse(settings.get("schedule", {}), f"{key}.schedule")
         layers = binary_layers(net)
         schedule.check(epochs, len(layers), f"{key}.schedule", tables_ready=False)

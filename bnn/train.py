@@ -17,6 +17,7 @@ from bnn import checkpoint, resume
 from bnn.accel import accelerate
 from bnn.data import TensorLoader, make_loader, read_meta  # TensorLoader: the loaders' interface
 from bnn.data.augment import Augment
+from bnn.distributed import Ranks, Setting
 from bnn.errors import BnnError
 from bnn.io import save_torch, write_csv, write_yaml
 from bnn.losses import build_loss
@@ -27,7 +28,7 @@ from bnn.schedule import Schedule
 
 SPEC_KEYS = {"run", "data", "model", "init", "teacher", "epochs", "batch_size", "schedule", "binary",
              "optimizer", "lr_schedule", "loss", "device", "threads", "seed", "augment",
-             "amp", "channels_last", "compile", "workers"}
+             "amp", "channels_last", "compile", "workers", "distributed"}
 METRICS = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "binary_weight_layers",
            "binary_act_layers", "flip_ratio", "seconds"]
 
@@ -81,13 +82,16 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
     label = "/".join(str(run[k]) for k in ("dataset", "model", "method", "seed", "stage") if k in run)
     torch.set_num_threads(int(spec.get("threads", 1)))
     torch.manual_seed(int(spec.get("seed", 0)))
-    device = resolve_device(spec.get("device", "auto"))
+    Setting.parse(spec)
+    ranks = Ranks.current()  # rank 0 of 1, or this rank of a distributed stage (bnn.distributed)
+    device = ranks.device(resolve_device(spec.get("device", "auto")))
     epochs = int(spec["epochs"])
 
     meta = read_meta(spec["data"])
     workers = spec.get("workers")
     train = make_loader(spec["data"], meta, "train", int(spec["batch_size"]), device, train=True,
-                        seed=int(spec.get("seed", 0)), augment=Augment.parse(spec.get("augment")), workers=workers)
+                        seed=int(spec.get("seed", 0)), augment=Augment.parse(spec.get("augment")), workers=workers,
+                        shard=ranks.shard)
     val = make_loader(spec["data"], meta, "val", 512, device, workers=workers)
 
     model_spec = dict(spec["model"])
@@ -108,8 +112,9 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
                            f"this stage builds {ours}; init from a stage of the same model and dataset")
         checkpoint.load_weights(model, parent["state_dict"], spec["init"], "init checkpoint")
         lineage = list(parent.get("lineage", []))
-    model.to(device)
-    forward = accelerate(model, spec, device)  # the model, or its amp/channels_last/compile wrapper
+    model = ranks.prepare(model.to(device), device)
+    # the model (in DDP when distributed), or its amp/channels_last/compile wrapper
+    forward = accelerate(ranks.wrap(model, spec, device), spec, device)
 
     loss_fn = build_loss(spec.get("loss", {"name": "ce"}))
     teacher = None
@@ -126,9 +131,11 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
                             binary_from_start=schedule.weights.kind == "binary")
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_yaml(run_dir / "spec.yaml", spec)
-    first_epoch, rows, note = resume.restore(run_dir, spec, model, optimizers, loss_fn)
-    if note:
+    if ranks.is_main:
+        write_yaml(run_dir / "spec.yaml", spec)
+    with ranks.main_first():
+        first_epoch, rows, note = resume.restore(run_dir, spec, model, optimizers, loss_fn)
+    if note and ranks.is_main:
         print(f"[{label}] {note}", flush=True)
     for epoch in range(first_epoch, epochs):
         t0 = time.perf_counter()
@@ -140,6 +147,7 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
         lr = optimizers.lr()
         signs = weight_signs(model)
         train_loss, train_acc = train_epoch(forward, train, loss_fn, teacher, optimizers, f"{label} epoch {epoch}")
+        train_loss, train_acc = ranks.mean(train_loss, train_acc)
         flips = flip_ratio(signs, model)
         loss_fn.end_epoch()
         optimizers.end_epoch()
@@ -150,6 +158,8 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
                      "binary_act_layers": sum(s[1] for s in states),
                      "flip_ratio": "" if flips is None else f"{flips:.6f}",
                      "seconds": f"{time.perf_counter() - t0:.3f}"})
+        if not ranks.is_main:  # rank 0 prints and writes
+            continue
         print(f"[{label}] epoch {epoch + 1}/{epochs} lr {lr:.4g} train loss {train_loss:.4f} acc {train_acc:.2f} "
               f"| val loss {val_loss:.4f} acc {val_acc:.2f} | binary layers W {rows[-1]['binary_weight_layers']} "
               f"A {rows[-1]['binary_act_layers']}", flush=True)
@@ -157,6 +167,9 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
         resume.save(run_dir, spec, epoch + 1, model, optimizers, loss_fn, rows)
 
     seconds = sum(float(row["seconds"]) for row in rows)
+    result = {"seconds": seconds, "epochs": epochs, "final": rows[-1] if rows else {}}
+    if not ranks.is_main:
+        return result
     lineage.append({"stage": run.get("stage", ""), "method": run.get("method", ""), "epochs": epochs,
                     "seconds": round(seconds, 3)})
     save_torch(run_dir / "checkpoint.pt", {
@@ -171,7 +184,7 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
         "lineage": lineage,
     })
     resume.clear(run_dir)
-    return {"seconds": seconds, "epochs": epochs, "final": rows[-1] if rows else {}}
+    return result
 
 
 def weight_signs(model: nn.Module) -> dict[int, torch.Tensor]:

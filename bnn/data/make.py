@@ -29,13 +29,14 @@ def check_stream_settings(dataset: str, streams: bool, augment: Augment, workers
 
 def make_loader(data_dir: str | Path, meta: dict, split: str, batch_size: int, device: torch.device,
                 train: bool = False, seed: int = 0, augment: Augment | None = None,
-                workers: int | None = None) -> TensorLoader | StreamLoader:
-    """A loader of ``split``; ``train``: shuffled, last partial batch dropped, augmented."""
+                workers: int | None = None, shard: tuple[int, int] = (0, 1)) -> TensorLoader | StreamLoader:
+    """A loader of ``split``; ``train``: shuffled, last partial batch dropped, augmented; ``shard`` (rank, world):
+    a rank's slice of every batch (a distributed stage)."""
     streams = meta["kind"] == "streaming"  # read_meta checked it
     check_stream_settings(meta["dataset"], streams, augment or Augment(), workers, "spec")
     if not streams:
         return TensorLoader(load_split(data_dir, split), batch_size, meta["mean"], meta["std"], device,
-                            shuffle=train, drop_last=train, seed=seed, augment=augment if train else None)
+                            shuffle=train, drop_last=train, seed=seed, augment=augment if train else None, shard=shard)
     return StreamLoader(load_index(data_dir, meta, split), batch_size, meta["mean"], meta["std"], device,
                         shuffle=train, drop_last=train, seed=seed, train=train,
-                        workers=DEFAULT_WORKERS if workers is None else workers)
+                        workers=DEFAULT_WORKERS if workers is None else workers, shard=shard)

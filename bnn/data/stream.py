@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from bnn.data.order import batch_count, epoch_order, epoch_seed
+from bnn.data.order import batch_count, epoch_order, epoch_seed, rank_slice
 
 SCALE = (0.08, 1.0)  # RandomResizedCrop's defaults, as ADB ImageNet (METHODS.md §0.7)
 RATIO = (3 / 4, 4 / 3)
@@ -68,9 +68,11 @@ class ImageFileDataset(Dataset):
 class EpochBatches:
     """Batch sampler: lists of (index, sample seed) in the (seed, epoch) order; sample seeds only when training."""
 
-    def __init__(self, n: int, batch_size: int, shuffle: bool, drop_last: bool, seed: int, train: bool):
+    def __init__(self, n: int, batch_size: int, shuffle: bool, drop_last: bool, seed: int, train: bool,
+                 shard: tuple[int, int] = (0, 1)):
         self.n, self.batch_size, self.shuffle, self.seed, self.train = n, batch_size, shuffle, seed, train
         self.drop_last = drop_last and n > batch_size
+        self.mine = rank_slice(n, batch_size, self.drop_last, shard)
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -80,7 +82,7 @@ class EpochBatches:
         order = epoch_order(self.n, self.shuffle, self.seed, self.epoch).tolist()
         base = epoch_seed(self.seed, self.epoch) * self.n
         for i in range(len(self)):
-            batch = order[i * self.batch_size:(i + 1) * self.batch_size]
+            batch = order[i * self.batch_size:(i + 1) * self.batch_size][self.mine]  # per-sample seeds: slice freely
             yield [(index, (base + index) % 2**63 if self.train else None) for index in batch]
 
 
@@ -89,8 +91,8 @@ class StreamLoader:
 
     def __init__(self, dataset: ImageFileDataset, batch_size: int, mean: list[float], std: list[float],
                  device: torch.device, shuffle: bool = False, drop_last: bool = False, seed: int = 0,
-                 train: bool = False, workers: int = 0):
-        self.batches = EpochBatches(len(dataset), batch_size, shuffle, drop_last, seed, train)
+                 train: bool = False, workers: int = 0, shard: tuple[int, int] = (0, 1)):
+        self.batches = EpochBatches(len(dataset), batch_size, shuffle, drop_last, seed, train, shard)
         self.device = device
         self.loader = DataLoader(dataset, batch_sampler=self.batches, num_workers=workers,
                                  pin_memory=device.type == "cuda", persistent_workers=workers > 0)

@@ -25,11 +25,11 @@ class MLP(nn.Module):
 
     ``dropout`` is applied before the BN of the last hidden block (BinaryNet's MLP, §6.7);
     ``output_norm``: BN1d after the classifier with learnable affine parameters (``affine``, ITR §5.4),
-    without (``fixed``, BinaryNet §0.5 a-b), or no BN (``none``).
+    without (``fixed``, BinaryNet §0.5 a-b), or no BN (``none``); ``hidden_norm: False`` drops the hidden BNs.
     """
 
     def __init__(self, num_classes: int, in_shape: tuple[int, ...], hidden: list[int], activation_name: str = "hardtanh",
-                 bias: bool = False, dropout: float = 0.0, output_norm: str = "affine"):
+                 bias: bool = False, dropout: float = 0.0, output_norm: str = "affine", hidden_norm: bool = True):
         super().__init__()
         if output_norm not in OUTPUT_NORMS:
             raise ValueError(f"output_norm {output_norm!r} is not one of {OUTPUT_NORMS}")
@@ -39,7 +39,8 @@ class MLP(nn.Module):
             blocks.append(BinaryLinear(w_in, w_out, bias=bias))
             if dropout and i == len(hidden) - 1:
                 blocks.append(nn.Dropout(dropout))
-            blocks += [nn.BatchNorm1d(w_out), activation(activation_name)]
+            blocks += [nn.BatchNorm1d(w_out)] if hidden_norm else []
+            blocks.append(activation(activation_name))
         self.features = nn.Sequential(*blocks)
         self.classifier = BinaryLinear(widths[-1], num_classes)
         self.output_bn = (nn.Identity() if output_norm == "none"
@@ -51,12 +52,14 @@ class MLP(nn.Module):
 
 @MODELS.register("mlp")
 def mlp(num_classes: int, in_shape: tuple[int, ...], hidden: list[int] = (256, 256), activation: str = "hardtanh",
-        bias: bool = False) -> MLP:
-    """MLP with the given hidden widths (§5.4); ``bias`` is that of the hidden Linear layers.
+        bias: bool = False, batch_norm: bool = True) -> MLP:
+    """MLP with the given hidden widths (§5.4); ``bias`` is that of the hidden Linear layers. ``batch_norm:
+    false`` leaves out every BN (a model whose multi-process training on CPU equals one process, bnn.distributed).
 
     ITR 784-300-100-10: ``hidden: [300, 100], activation: relu, bias: true``; ITR "784": ``hidden: [784, 784]``.
     """
-    return MLP(num_classes, in_shape, list(hidden), activation, bias)
+    return MLP(num_classes, in_shape, list(hidden), activation, bias, output_norm="affine" if batch_norm else "none",
+               hidden_norm=batch_norm)
 
 
 @MODELS.register("binarynet_mlp")

@@ -1,0 +1,62 @@
+"""A stage as 2 processes (gloo, CPU) under the real launcher equals one process with the same global batch."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from bnn.errors import BnnError
+from bnn.plan import Plan
+from bnn.train import run_stage
+from conftest import REPO
+
+
+def rows(run_dir) -> list[dict]:
+    with open(run_dir / "metrics.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_two_gloo_processes_train_like_one_process(stage_spec, tmp_path):
+    # no BatchNorm: on CPU each process would normalise its half batch with its own statistics
+    spec = stage_spec(model={"arch": "mlp", "hidden": [32, 32], "batch_norm": False}, epochs=2,
+                      schedule={"weights": "binary", "acts": "binary", "layers": "inner"})
+    run_stage(spec, tmp_path / "one")
+    two = {**spec, "distributed": {"nproc": 2, "backend": "gloo"}}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "BNN_GPU_LOCK_DIR": str(tmp_path / "locks")}
+    result = subprocess.run([sys.executable, "-m", "bnn", "train", "--spec", json.dumps(two),
+                             "--run-dir", str(tmp_path / "two")], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "launching 2 processes" in result.stdout and result.stdout.count("epoch 2/2") == 1  # rank 0 prints
+    assert not (tmp_path / "locks").exists()  # CPU: no GPU lock taken
+
+    one = torch.load(tmp_path / "one/checkpoint.pt", weights_only=True)["state_dict"]
+    two_ckpt = torch.load(tmp_path / "two/checkpoint.pt", weights_only=True)
+    assert one.keys() == two_ckpt["state_dict"].keys()
+    for name, tensor in one.items():
+        torch.testing.assert_close(two_ckpt["state_dict"][name], tensor, atol=1e-5, rtol=0, msg=name)
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == ["checkpoint.pt", "metrics.csv", "spec.yaml"]
+
+    single, double = rows(tmp_path / "one"), rows(tmp_path / "two")
+    assert len(single) == len(double) == 2
+    for a, b in zip(single, double):
+        for column in ("epoch", "lr", "binary_weight_layers", "binary_act_layers"):
+            assert a[column] == b[column], column
+        for column in ("train_loss", "train_acc", "val_loss", "val_acc", "flip_ratio"):
+            assert float(a[column]) == pytest.approx(float(b[column]), abs=1e-4), column
+
+
+def test_nproc_must_divide_the_global_batch(stage_spec, default_config, tmp_path):
+    spec = stage_spec(distributed={"nproc": 3})
+    with pytest.raises(BnnError, match=r"^spec.distributed.nproc: 3 processes cannot split batch_size 64"):
+        run_stage(spec, tmp_path)
+    config = {**default_config, "train": {**default_config["train"], "distributed": {"nproc": 3}}}
+    with pytest.raises(BnnError, match=r"^train.distributed.nproc: 3 processes cannot split batch_size 64"):
+        Plan(config)
+    config["train"]["distributed"] = {"nproc": 2, "backend": "nccl"}
+    config["train"]["device"] = "cpu"
+    with pytest.raises(BnnError, match=r"^train.distributed.backend: nccl needs CUDA"):
+        Plan(config)
