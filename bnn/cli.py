@@ -203,7 +203,8 @@ def parser() -> argparse.ArgumentParser:
                                                    "--val-size; image_folder needs path, size, num_classes)")
     p.set_defaults(func=cmd_prepare)
 
-    p = sub.add_parser("train", help="run one training stage from its spec")
+    p = sub.add_parser("train", help="run one training stage from its spec (distributed.nproc > 1: launches "
+                                     "that many processes under torchrun)")
     p.add_argument("--spec", required=True, help="spec.yaml path, or the spec as inline JSON")
     p.add_argument("--run-dir", required=True)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (overrides the spec)")

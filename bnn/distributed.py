@@ -77,9 +77,6 @@ def process_group(setting: Setting, device: torch.device) -> Iterator[None]:
         device_id = torch.device("cuda", local_rank)
     dist.init_process_group(backend, device_id=device_id)
     try:
-        if dist.get_world_size() != setting.nproc:
-            raise BnnError(f"distributed.nproc: {setting.nproc}, but the launcher started {dist.get_world_size()} "
-                           "processes; run bnn train without torchrun (it launches itself)")
         yield
     finally:
         dist.destroy_process_group()
@@ -98,6 +95,15 @@ class Ranks:
         if dist.is_available() and dist.is_initialized():
             return cls(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)))
         return cls()
+
+    @classmethod
+    def of_stage(cls, spec: dict) -> Ranks:
+        """This process's ranks, which must be the ``distributed.nproc`` the spec asks for."""
+        nproc, ranks = Setting.parse(spec).nproc, cls.current()
+        if ranks.world != nproc:
+            raise BnnError(f"spec.distributed.nproc: {nproc}, but this process is one of {ranks.world}; run the stage "
+                           "with bnn train, which launches nproc processes itself")
+        return ranks
 
     @property
     def is_main(self) -> bool:

@@ -71,13 +71,13 @@ def _log(line: str) -> None:
 
 
 @contextmanager
-def hold(count: int, devices: list[str], directory: Path | None = None, poll: float = 1.0,
+def hold(count: int, devices: list[str], directory: str | Path | None = None, poll: float = 1.0,
          log: Callable[[str], None] = _log) -> Iterator[Lease]:
     """Lock ``count`` of ``devices`` for the block, waiting while fewer are free; closing releases them."""
     if count > len(devices):
         raise BnnError(f"distributed.nproc: {count} GPUs asked for, {len(devices)} visible ({', '.join(devices) or 'none'}); "
                        "lower nproc or set CUDA_VISIBLE_DEVICES")
-    directory = directory or lock_dir()
+    directory = Path(directory) if directory else lock_dir()
     directory.mkdir(parents=True, exist_ok=True)
     lease = _try_lock(count, devices, directory)
     if lease is None:

@@ -17,7 +17,7 @@ from bnn import checkpoint, resume
 from bnn.accel import accelerate
 from bnn.data import TensorLoader, make_loader, read_meta  # TensorLoader: the loaders' interface
 from bnn.data.augment import Augment
-from bnn.distributed import Ranks, Setting
+from bnn.distributed import Ranks
 from bnn.errors import BnnError
 from bnn.io import save_torch, write_csv, write_yaml
 from bnn.losses import build_loss
@@ -82,8 +82,7 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
     label = "/".join(str(run[k]) for k in ("dataset", "model", "method", "seed", "stage") if k in run)
     torch.set_num_threads(int(spec.get("threads", 1)))
     torch.manual_seed(int(spec.get("seed", 0)))
-    Setting.parse(spec)
-    ranks = Ranks.current()  # rank 0 of 1, or this rank of a distributed stage (bnn.distributed)
+    ranks = Ranks.of_stage(spec)  # rank 0 of 1, or this rank of a distributed stage (bnn.distributed)
     device = ranks.device(resolve_device(spec.get("device", "auto")))
     epochs = int(spec["epochs"])
 

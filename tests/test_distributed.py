@@ -50,9 +50,10 @@ def test_two_gloo_processes_train_like_one_process(stage_spec, tmp_path):
 
 
 def test_nproc_must_divide_the_global_batch(stage_spec, default_config, tmp_path):
-    spec = stage_spec(distributed={"nproc": 3})
     with pytest.raises(BnnError, match=r"^spec.distributed.nproc: 3 processes cannot split batch_size 64"):
-        run_stage(spec, tmp_path)
+        run_stage(stage_spec(distributed={"nproc": 3}), tmp_path)
+    with pytest.raises(BnnError, match=r"^spec.distributed.nproc: 2, but this process is one of 1; run the stage with bnn"):
+        run_stage(stage_spec(distributed={"nproc": 2}), tmp_path)
     config = {**default_config, "train": {**default_config["train"], "distributed": {"nproc": 3}}}
     with pytest.raises(BnnError, match=r"^train.distributed.nproc: 3 processes cannot split batch_size 64"):
         Plan(config)
