@@ -4,7 +4,9 @@ under torch's elastic launcher (``python -m torch.distributed.run --standalone``
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import subprocess
 import sys
 from contextlib import nullcontext
@@ -28,6 +30,7 @@ def train(spec: dict, run_dir: str, argv: list[str]) -> dict | None:
     the process that trained as (or alone as) rank 0, None in the launcher and the other ranks."""
     setting = Setting.parse(spec)
     if launched():
+        die_with_parent()
         with process_group(setting, resolve_device(spec.get("device", "auto"))):
             result = run_stage(spec, run_dir)
             return result if Ranks.current().is_main else None
@@ -49,7 +52,14 @@ def run_ranks(nproc: int, argv: list[str], threads: int, lease: Lease | None) ->
                "-m", "bnn", *argv]
     print(f"launching {nproc} processes: python -m torch.distributed.run --standalone --nproc-per-node={nproc} "
           f"-m bnn {argv[0]} ...", flush=True)
-    code = subprocess.run(command, env=env, pass_fds=lease.fds if lease else ()).returncode
+    code = subprocess.run(command, env=env, pass_fds=lease.fds if lease else (), preexec_fn=die_with_parent).returncode
     if code:
         raise BnnError(f"the stage failed in one of its {nproc} processes (torchrun exit status {code}); "
                        "that rank's error is above")
+
+
+def die_with_parent() -> None:
+    """Have Linux SIGKILL this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``). torchrun starts each
+    rank in a session of its own, so without this a killed job (SIGKILL) would leave its ranks running."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
