@@ -75,8 +75,8 @@ def hold(count: int, devices: list[str], directory: str | Path | None = None, po
          log: Callable[[str], None] = _log) -> Iterator[Lease]:
     """Lock ``count`` of ``devices`` for the block, waiting while fewer are free; closing releases them."""
     if count > len(devices):
-        raise BnnError(f"distributed.nproc: {count} GPUs asked for, {len(devices)} visible ({', '.join(devices) or 'none'}); "
-                       "lower nproc or set CUDA_VISIBLE_DEVICES")
+        raise BnnError(f"device: the stage needs {count} GPU(s) (one per distributed.nproc), {len(devices)} visible "
+                       f"({', '.join(devices) or 'none'}); use device: cpu, lower distributed.nproc or set CUDA_VISIBLE_DEVICES")
     directory = Path(directory) if directory else lock_dir()
     directory.mkdir(parents=True, exist_ok=True)
     lease = _try_lock(count, devices, directory)

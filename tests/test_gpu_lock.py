@@ -66,7 +66,7 @@ def test_a_multi_gpu_stage_takes_nproc_devices_and_waits_for_as_many(tmp_path):
     assert wait_for(got) == ["0", "1"]
     release.set()
     thread.join()
-    with pytest.raises(BnnError, match=r"^distributed.nproc: 4 GPUs asked for, 3 visible \(0, 1, 2\)"):
+    with pytest.raises(BnnError, match=r"^device: the stage needs 4 GPU\(s\) \(one per distributed.nproc\), 3 visible \(0, 1, 2\)"):
         with hold(4, ["0", "1", "2"], tmp_path):
             pass
 
