@@ -9,6 +9,8 @@ import sys
 import pytest
 import torch
 
+from bnn.data import TensorLoader, load_split
+from bnn.data.augment import Augment
 from bnn.errors import BnnError
 from bnn.plan import Plan
 from bnn.train import run_stage
@@ -47,6 +49,23 @@ def test_two_gloo_processes_train_like_one_process(stage_spec, tmp_path):
             assert a[column] == b[column], column
         for column in ("train_loss", "train_acc", "val_loss", "val_acc", "flip_ratio"):
             assert float(a[column]) == pytest.approx(float(b[column]), abs=1e-4), column
+
+
+def test_rank_slices_of_augmented_batches_make_up_the_one_process_batch(digits_dir):
+    def loader(shard):
+        made = TensorLoader(load_split(digits_dir, "train"), 64, [0.5], [0.25], torch.device("cpu"), shuffle=True,
+                            drop_last=True, seed=3, augment=Augment(crop=2, flip=True), shard=shard)
+        made.set_epoch(1)
+        return list(made)
+
+    whole, first, second = loader((0, 1)), loader((0, 2)), loader((1, 2))
+    assert len(whole) == len(first) == len(second) > 1
+    for (x, y), (x0, y0), (x1, y1) in zip(whole, first, second):
+        assert len(y0) == len(y1) == 32
+        assert torch.equal(torch.cat([x0, x1]), x) and torch.equal(torch.cat([y0, y1]), y)
+    with pytest.raises(BnnError, match="batch_size: 64 must be divisible by the 3 processes"):
+        TensorLoader(load_split(digits_dir, "train"), 64, [0.5], [0.25], torch.device("cpu"), drop_last=True,
+                     shard=(0, 3))
 
 
 def test_nproc_must_divide_the_global_batch(stage_spec, default_config, tmp_path):
