@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -13,6 +14,7 @@ from bnn.data import TensorLoader, load_split
 from bnn.data.augment import Augment
 from bnn.errors import BnnError
 from bnn.plan import Plan
+from bnn.skd import LabelBank
 from bnn.train import run_stage
 from conftest import REPO
 
@@ -80,3 +82,27 @@ def test_nproc_must_divide_the_global_batch(stage_spec, default_config, tmp_path
     config["train"]["device"] = "cpu"
     with pytest.raises(BnnError, match=r"^train.distributed.backend: nccl needs CUDA"):
         Plan(config)
+
+
+def bank_of_rank(rank: int, port: int, logits: torch.Tensor, labels: torch.Tensor, out: str) -> None:
+    torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    bank = LabelBank()
+    bank.observe(logits[rank::2], labels[rank::2])
+    bank.end_epoch()
+    torch.save(bank.state_dict(), f"{out}{rank}.pt")
+    torch.distributed.destroy_process_group()
+
+
+def test_skd_label_bank_gathers_every_rank(tmp_path):
+    logits, labels = torch.randn(40, 4, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 4
+    alone = LabelBank()
+    alone.observe(logits, labels)
+    alone.end_epoch()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    torch.multiprocessing.spawn(bank_of_rank, args=(port, logits, labels, str(tmp_path / "bank")), nprocs=2)
+    for rank in (0, 1):
+        state = torch.load(tmp_path / f"bank{rank}.pt", weights_only=True)
+        torch.testing.assert_close(state["bank"], alone.bank)
+        assert torch.equal(state["valid"], alone.valid)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 
 
@@ -66,6 +67,9 @@ class LabelBank:
         """Replace the rows of the classes seen correct this epoch by their mean logits."""
         if self.sums is None:
             return
+        if dist.is_available() and dist.is_initialized():  # a distributed stage: every rank's samples (bnn.distributed)
+            dist.all_reduce(self.sums)
+            dist.all_reduce(self.counts)
         seen = self.counts > 0
         if self.bank is None:
             self.bank, self.valid = torch.zeros_like(self.sums), torch.zeros_like(seen)
