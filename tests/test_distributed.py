@@ -12,6 +12,7 @@ import torch
 
 from bnn.data import TensorLoader, load_split
 from bnn.data.augment import Augment
+from bnn.data.stream import EpochBatches
 from bnn.errors import BnnError
 from bnn.plan import Plan
 from bnn.skd import LabelBank
@@ -68,6 +69,16 @@ def test_rank_slices_of_augmented_batches_make_up_the_one_process_batch(digits_d
     with pytest.raises(BnnError, match="batch_size: 64 must be divisible by the 3 processes"):
         TensorLoader(load_split(digits_dir, "train"), 64, [0.5], [0.25], torch.device("cpu"), drop_last=True,
                      shard=(0, 3))
+
+
+def test_rank_slices_of_streamed_batches_make_up_the_one_process_batch():
+    def batches(shard):
+        sampler = EpochBatches(100, 10, shuffle=True, drop_last=True, seed=3, train=True, shard=shard)
+        sampler.epoch = 2
+        return list(sampler)
+
+    whole, first, second = batches((0, 1)), batches((0, 2)), batches((1, 2))
+    assert len(whole) == 10 and [a + b for a, b in zip(first, second)] == whole
 
 
 def test_nproc_must_divide_the_global_batch(stage_spec, default_config, tmp_path):
