@@ -6,7 +6,9 @@ must fail before any job starts (unknown names, impossible schedules, a KD loss 
 
 Config shape (see config.yaml): selection lists ``datasets``, ``models``, ``methods``, ``seeds``;
 definitions ``model_specs`` (key -> arch + options) and ``recipes`` (name -> stages); ``train``
-holds the defaults every stage starts from, overridden by the recipe, then by the stage.
+holds the defaults every stage starts from, overridden by the recipe, then by the stage. A recipe's
+``datasets``/``models`` lists restrict the experiments it runs in. ``scale`` picks one overlay of
+``scales`` (e.g. ``smoke`` in the paper configs) that :func:`apply_scale` merges over the config.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from bnn.data.datasets import dataset_info
 from bnn.errors import BnnError
 from bnn.losses import build_loss
 from bnn.models import build
-from bnn.nn import binary_layers, configure_binary
+from bnn.nn import binary_layers
 from bnn.optim import Optimizers
 from bnn.schedule import SENSITIVITY_ORDERS, Schedule
+from bnn.stage_model import apply_binary
 
 TRAIN_KEYS = ("epochs", "batch_size", "device", "threads", "optimizer", "lr_schedule", "loss", "binary",
               "schedule", "augment", "amp", "channels_last", "compile")
+RECIPE_KEYS = ("teacher", "stages", "per_layer", "datasets", "models")
 RESULTS = "results"
 
 
@@ -44,6 +48,19 @@ def merge(base: Any, override: Any) -> Any:
     for key, value in override.items():
         merged[key] = merge(merged[key], value) if key in merged else copy.deepcopy(value)
     return merged
+
+
+def apply_scale(config: dict) -> dict:
+    """The config with ``scales[scale]`` merged over it when ``scale`` is set (the paper configs' ``smoke``
+    overlay: mappings merge, lists replace); the config itself otherwise."""
+    name = config.get("scale")
+    if name is None:
+        return config
+    scales = config.get("scales") or {}
+    if name not in scales:
+        raise BnnError(f"scale: {name!r} is not defined in scales; known: {', '.join(sorted(scales)) or 'none'}; "
+                       "drop --config scale=... or add scales." + str(name))
+    return merge(config, scales[name])
 
 
 def data_dir(dataset: str) -> str:
@@ -86,7 +103,7 @@ class Stage:
 
 class Plan:
     def __init__(self, config: dict):
-        self.config = config
+        self.config = config = apply_scale(config)
         self._stages: dict[tuple, Stage] = {}
         self._recipe_stages: dict[tuple, list[Stage]] = {}
         self.experiments: list[tuple[str, str, str, int]] = []
@@ -96,8 +113,13 @@ class Plan:
                 self._model_spec(model)
                 for method in self._selected("methods"):
                     self._recipe(method, "methods")
+                    if not (self._applies(method, "datasets", dataset) and self._applies(method, "models", model)):
+                        continue
                     for seed in self._selected("seeds"):
                         self.experiments.append((dataset, model, method, int(seed)))
+        if not self.experiments:
+            raise BnnError("methods: no selected recipe applies to the selected datasets and models; check the "
+                           "recipes' datasets: and models: lists")
         for experiment in self.experiments:
             self._add_recipe(*experiment)
 
@@ -111,10 +133,10 @@ class Plan:
     def _dataset(self, dataset: str):
         return dataset_info(dataset, self.config.get("dataset_options", {}).get(dataset), "datasets")
 
-    def _model_spec(self, model: str) -> dict:
+    def _model_spec(self, model: str, key: str = "models") -> dict:
         specs = self.config.get("model_specs", {})
         if model not in specs:
-            raise BnnError(f"models: {model!r} has no entry in model_specs; define model_specs.{model}.arch")
+            raise BnnError(f"{key}: {model!r} has no entry in model_specs; define model_specs.{model}.arch")
         return specs[model]
 
     def _recipe(self, method: str, key: str) -> dict:
@@ -128,26 +150,54 @@ class Plan:
                            f"{', '.join(sorted(recipes))}")
         return recipes[method]
 
+    def _applies(self, method: str, key: str, value: str) -> bool:
+        """Whether recipe ``method`` runs on this dataset/model: its ``datasets``/``models`` list, when set,
+        restricts the product (e.g. SD-BNN only on conv models)."""
+        allowed = self._recipe(method, "methods").get(key)
+        if allowed is None:
+            return True
+        if not isinstance(allowed, list) or not all(isinstance(v, str) for v in allowed):
+            raise BnnError(f"recipes.{method}.{key}: must be a list of {key[:-1]} names")
+        if key == "models":
+            for model in allowed:
+                self._model_spec(model, f"recipes.{method}.models")
+        return value in allowed
+
+    def _teacher(self, method: str, model: str) -> tuple[str, str]:
+        """(teacher recipe, teacher model key): ``teacher: RECIPE`` (same model) or ``{recipe, model}``
+        (a model of its own, e.g. AdamBNN's ResNet-34, METHODS.md §4.2)."""
+        teacher = self.config["recipes"][method]["teacher"]
+        key = f"recipes.{method}.teacher"
+        if isinstance(teacher, dict):
+            unknown = sorted(set(teacher) - {"recipe", "model"})
+            if unknown or "recipe" not in teacher:
+                raise BnnError(f"{key}: a recipe name, or {{recipe: NAME, model: MODEL_KEY}}")
+            recipe, model = teacher["recipe"], teacher.get("model", model)
+            self._model_spec(model, f"{key}.model")
+        else:
+            recipe = teacher
+        self._recipe(recipe, key)
+        if recipe == method:
+            raise BnnError(f"{key}: a recipe cannot be its own teacher")
+        return recipe, model
+
     # ---- stages ------------------------------------------------------------------------------
     def _add_recipe(self, dataset: str, model: str, method: str, seed: int) -> list[Stage]:
         """Resolve every stage of ``method`` (and of its teacher's recipe) for one experiment."""
         if (dataset, model, method, seed) in self._recipe_stages:
             return self._recipe_stages[(dataset, model, method, seed)]
         recipe = self._recipe(method, f"recipes.{method}")
-        unknown = sorted(set(recipe) - {"teacher", "stages", "per_layer", *TRAIN_KEYS})
+        unknown = sorted(set(recipe) - {*RECIPE_KEYS, *TRAIN_KEYS})
         if unknown:
-            raise BnnError(f"recipes.{method}.{unknown[0]}: unknown recipe key; known: teacher, stages, per_layer, "
+            raise BnnError(f"recipes.{method}.{unknown[0]}: unknown recipe key; known: {', '.join(RECIPE_KEYS)}, "
                            f"{', '.join(TRAIN_KEYS)}")
         stages_cfg = recipe.get("stages")
         if not isinstance(stages_cfg, list) or not stages_cfg:
             raise BnnError(f"recipes.{method}.stages: must be a non-empty list of stages")
         teacher_path = None
         if recipe.get("teacher"):
-            teacher = recipe["teacher"]
-            self._recipe(teacher, f"recipes.{method}.teacher")
-            if teacher == method:
-                raise BnnError(f"recipes.{method}.teacher: a recipe cannot be its own teacher")
-            teacher_path = f"{self._add_recipe(dataset, model, teacher, seed)[-1].dir}/checkpoint.pt"
+            teacher, teacher_model = self._teacher(method, model)
+            teacher_path = f"{self._add_recipe(dataset, teacher_model, teacher, seed)[-1].dir}/checkpoint.pt"
         self._check_settings(self.config.get("train", {}), dataset, model, "train")
         defaults = merge(self.config.get("train", {}), {k: v for k, v in recipe.items() if k in TRAIN_KEYS})
         self._check_settings(defaults, dataset, model, f"recipes.{method}")
@@ -257,13 +307,10 @@ class Plan:
         arch = options.pop("arch", None)
         with torch.device("meta"):
             net = build(arch, info.num_classes, info.shape, key=f"model_specs.{model}", **options)
-        try:
-            configure_binary(net, **settings.get("binary", {}))
-        except BnnError as error:
-            raise BnnError(f"{key}.{error}") from None
-        except TypeError:
-            raise BnnError(f"{key}.binary: {sorted(settings.get('binary', {}))} are not all binary options; "
-                           "use weight_estimator, act_estimator, scaling, sign_zero") from None
+            try:
+                apply_binary(net, settings.get("binary", {}), f"model_specs.{model} (arch {arch!r})")
+            except BnnError as error:
+                raise BnnError(f"{key}.{error}") from None
         epochs = settings.get("epochs", 1)
         if not isinstance(epochs, int) or epochs < 1:
             raise BnnError(f"{key}.epochs: {epochs!r} must be an integer >= 1")

@@ -13,8 +13,9 @@ def test_default_config_expands_to_the_stage_chain(default_config):
         assert {(model, "float", "train"), (model, "binary", "train"), (model, "adambnn", "step1"),
                 (model, "adambnn", "step2"), (model, "iterative-forward", "train"),
                 (model, "iterative-reverse", "train")} <= names
-    evaluated = [m for m in default_config["methods"] if not default_config["recipes"][m].get("per_layer")]
-    assert len(plan.eval_files()) == len(default_config["models"]) * len(evaluated)
+    recipes = default_config["recipes"]
+    evaluated = [m for m in default_config["methods"] if not recipes[m].get("per_layer")]
+    assert len(plan.eval_files()) == sum(len(recipes[m].get("models", default_config["models"])) for m in evaluated)
 
 
 def test_two_step_chains_checkpoints_and_teacher(default_config):
