@@ -7,8 +7,10 @@ must fail before any job starts (unknown names, impossible schedules, a KD loss 
 Config shape (see config.yaml): selection lists ``datasets``, ``models``, ``methods``, ``seeds``;
 definitions ``model_specs`` (key -> arch + options) and ``recipes`` (name -> stages); ``train``
 holds the defaults every stage starts from, overridden by the recipe, then by the stage. A recipe's
-``datasets``/``models`` lists restrict the experiments it runs in. ``scale`` picks one overlay of
-``scales`` (e.g. ``smoke`` in the paper configs) that :func:`apply_scale` merges over the config.
+``datasets``/``models`` restrict the experiments it runs in: a list of names, or a mapping from name to
+recipe keys that override the recipe's for that dataset/model (a paper's per-model epochs and lr).
+``scale`` picks one overlay of ``scales`` (e.g. ``smoke`` in the paper configs) that
+:func:`apply_scale` merges over the config.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from bnn.stage_model import apply_binary
 TRAIN_KEYS = ("epochs", "batch_size", "device", "threads", "optimizer", "lr_schedule", "loss", "binary",
               "schedule", "augment", "amp", "channels_last", "compile")
 RECIPE_KEYS = ("teacher", "stages", "per_layer", "datasets", "models")
+OVERRIDE_KEYS = ("teacher", "stages", "datasets", *TRAIN_KEYS)  # what a recipe's models.<name> may set
 RESULTS = "results"
 
 
@@ -112,8 +115,7 @@ class Plan:
             for model in self._selected("models"):
                 self._model_spec(model)
                 for method in self._selected("methods"):
-                    self._recipe(method, "methods")
-                    if not (self._applies(method, "datasets", dataset) and self._applies(method, "models", model)):
+                    if self._effective_recipe(method, dataset, model) is None:
                         continue
                     for seed in self._selected("seeds"):
                         self.experiments.append((dataset, model, method, int(seed)))
@@ -150,23 +152,41 @@ class Plan:
                            f"{', '.join(sorted(recipes))}")
         return recipes[method]
 
-    def _applies(self, method: str, key: str, value: str) -> bool:
-        """Whether recipe ``method`` runs on this dataset/model: its ``datasets``/``models`` list, when set,
-        restricts the product (e.g. SD-BNN only on conv models)."""
-        allowed = self._recipe(method, "methods").get(key)
+    def _restriction(self, recipe: dict, method: str, key: str) -> dict | None:
+        """A recipe's ``datasets``/``models`` as {name: overrides}; None when unrestricted."""
+        allowed = recipe.get(key)
         if allowed is None:
-            return True
-        if not isinstance(allowed, list) or not all(isinstance(v, str) for v in allowed):
-            raise BnnError(f"recipes.{method}.{key}: must be a list of {key[:-1]} names")
-        if key == "models":
-            for model in allowed:
-                self._model_spec(model, f"recipes.{method}.models")
-        return value in allowed
+            return None
+        where = f"recipes.{method}.{key}"
+        if isinstance(allowed, list) and all(isinstance(v, str) for v in allowed):
+            allowed = dict.fromkeys(allowed)
+        if not isinstance(allowed, dict):
+            raise BnnError(f"{where}: must be a list of {key[:-1]} names or a mapping name -> recipe overrides")
+        for name, overrides in allowed.items():
+            if key == "models":
+                self._model_spec(name, where)
+            known = [k for k in OVERRIDE_KEYS if not (key == "datasets" and k == "datasets")]
+            unknown = sorted(set(overrides or {}) - set(known))
+            if unknown:
+                raise BnnError(f"{where}.{name}.{unknown[0]}: not a recipe override; known: {', '.join(known)}")
+        return {name: overrides or {} for name, overrides in allowed.items()}
 
-    def _teacher(self, method: str, model: str) -> tuple[str, str]:
+    def _effective_recipe(self, method: str, dataset: str, model: str) -> dict | None:
+        """The recipe with its ``models.<model>`` then ``datasets.<dataset>`` overrides merged over it, or None
+        when it does not run on this dataset and model (e.g. SD-BNN only on conv models). A model's
+        overrides may restrict the datasets further (a CIFAR model on CIFAR, an ImageNet model on ImageNet)."""
+        recipe = self._recipe(method, "methods")
+        for key, name in (("models", model), ("datasets", dataset)):
+            allowed = self._restriction(recipe, method, key)
+            if allowed is not None:
+                if name not in allowed:
+                    return None
+                recipe = merge(recipe, allowed[name])
+        return recipe
+
+    def _teacher(self, method: str, teacher, model: str) -> tuple[str, str]:
         """(teacher recipe, teacher model key): ``teacher: RECIPE`` (same model) or ``{recipe, model}``
         (a model of its own, e.g. AdamBNN's ResNet-34, METHODS.md §4.2)."""
-        teacher = self.config["recipes"][method]["teacher"]
         key = f"recipes.{method}.teacher"
         if isinstance(teacher, dict):
             unknown = sorted(set(teacher) - {"recipe", "model"})
@@ -186,7 +206,9 @@ class Plan:
         """Resolve every stage of ``method`` (and of its teacher's recipe) for one experiment."""
         if (dataset, model, method, seed) in self._recipe_stages:
             return self._recipe_stages[(dataset, model, method, seed)]
-        recipe = self._recipe(method, f"recipes.{method}")
+        recipe = self._effective_recipe(method, dataset, model)
+        if recipe is None:  # a teacher or sensitivity recipe asked for outside its datasets/models
+            recipe = self._recipe(method, f"recipes.{method}")
         unknown = sorted(set(recipe) - {*RECIPE_KEYS, *TRAIN_KEYS})
         if unknown:
             raise BnnError(f"recipes.{method}.{unknown[0]}: unknown recipe key; known: {', '.join(RECIPE_KEYS)}, "
@@ -196,7 +218,7 @@ class Plan:
             raise BnnError(f"recipes.{method}.stages: must be a non-empty list of stages")
         teacher_path = None
         if recipe.get("teacher"):
-            teacher, teacher_model = self._teacher(method, model)
+            teacher, teacher_model = self._teacher(method, recipe["teacher"], model)
             teacher_path = f"{self._add_recipe(dataset, teacher_model, teacher, seed)[-1].dir}/checkpoint.pt"
         self._check_settings(self.config.get("train", {}), dataset, model, "train")
         defaults = merge(self.config.get("train", {}), {k: v for k, v in recipe.items() if k in TRAIN_KEYS})
