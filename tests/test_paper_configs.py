@@ -19,6 +19,7 @@ def overlaid(default_config: dict, paper) -> dict:
     return merge(copy.deepcopy(default_config), yaml.safe_load(paper.read_text()))
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize("paper", PAPERS, ids=lambda p: p.stem)
 def test_full_scale_dry_run_plans_every_job(paper, default_config, tmp_path):
     plan = Plan(overlaid(default_config, paper))
@@ -27,6 +28,7 @@ def test_full_scale_dry_run_plans_every_job(paper, default_config, tmp_path):
     assert "digits" not in plan.datasets()  # the paper's data, not the embedded stand-in
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize("paper", PAPERS, ids=lambda p: p.stem)
 def test_smoke_scale_runs_every_recipe_end_to_end(paper, default_config, tmp_path):
     config = overlaid(default_config, paper)
