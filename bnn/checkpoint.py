@@ -2,7 +2,7 @@
 
 A checkpoint holds only tensors and plain containers (loadable with ``weights_only=True``):
 ``format``, ``run`` (dataset/model/method/seed/stage), ``model`` (arch + options), ``num_classes``,
-``in_shape``, ``binary`` (estimators, scaling), ``layer_states`` ([weights_binary, acts_binary] per
+``in_shape``, ``binary`` (conv type, estimators, scaling), ``layer_states`` ([weights_binary, acts_binary] per
 binarizable layer), ``state_dict``, and ``lineage`` (one entry per stage that led here: stage,
 epochs, seconds).
 """
@@ -15,8 +15,8 @@ from torch import nn
 
 from bnn.errors import BnnError
 from bnn.io import load_torch
-from bnn.models import build
-from bnn.nn import configure_binary, set_layer_states
+from bnn.nn import set_layer_states
+from bnn.stage_model import build_model
 
 FORMAT = "bnn-checkpoint/1"
 
@@ -44,9 +44,7 @@ def load_weights(model: nn.Module, state_dict: dict, path: str | Path, what: str
 
 def rebuild(ckpt: dict, path: str | Path, what: str = "checkpoint") -> nn.Module:
     """The model of a checkpoint, with its binarization state and weights."""
-    spec = dict(ckpt["model"])
-    model = build(spec.pop("arch"), ckpt["num_classes"], ckpt["in_shape"], **spec)
-    configure_binary(model, **ckpt["binary"])
+    model = build_model(ckpt["model"], ckpt["num_classes"], ckpt["in_shape"], ckpt["binary"])
     set_layer_states(model, ckpt["layer_states"])
     try:
         load_weights(model, ckpt["state_dict"], path, what)

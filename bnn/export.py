@@ -27,7 +27,8 @@ from bnn import checkpoint
 from bnn.binarized import split_weight
 from bnn.errors import BnnError
 from bnn.io import load_torch, save_torch
-from bnn.nn import BinaryLayer, binary_layers
+from bnn.nn import BinaryLayer, SDBinaryConv2d, binary_layers
+from bnn.stage_model import split_binary
 
 FORMAT = "bnn-export/1"
 META = ("run", "model", "num_classes", "in_shape", "binary", "layer_states")
@@ -112,16 +113,23 @@ def exact_magnitudes(total: torch.Tensor, n: int) -> torch.Tensor:
 
 @torch.no_grad()
 def fit_latent_weight(layer: BinaryLayer, positive: torch.Tensor, scale: torch.Tensor, binary: dict) -> bool:
-    """Set ``layer`` so that ``effective_weight()`` is ±scale_c, with channel_mean scaling (METHODS.md §0.3);
-    True when it is exact.
+    """Set ``layer`` so that ``effective_weight()`` is ±scale_c; True when it is exact.
 
-    A latent weight of ±scale_c is not enough: the float32 mean of n equal values is often one ulp
+    A latent weight of exactly ±scale_c is tried first, under the layer's own binarization (exact for
+    scale-free ±1 layers, SD-BNN's convs included: their WSD shift is below 0.01, METHODS.md §3.2).
+    Otherwise the layer is switched to channel_mean scaling (METHODS.md §0.3) and fitted. There a
+    latent weight of ±scale_c is not enough: the float32 mean of n equal values is often one ulp
     off scale_c. Instead each channel's latent magnitudes sum exactly to a float32 total S_c
     (:func:`exact_magnitudes`), so the computed mean is a monotone function of S_c alone, and S_c is
     bisected over its float32 bit patterns to the smallest total whose mean reaches scale_c.
     """
-    layer.configure(**{**binary, "scaling": "channel_mean"})
     target = signed(positive, scale)
+    layer.weight.copy_(target)
+    if torch.equal(layer.effective_weight(), target):
+        return True
+    if isinstance(layer, SDBinaryConv2d):
+        return False
+    layer.configure(**{**split_binary(binary)[1], "scaling": "channel_mean"})
     sign = torch.where(positive, 1.0, -1.0)
     n = sign[0].numel()
 

@@ -6,7 +6,11 @@ must fail before any job starts (unknown names, impossible schedules, a KD loss 
 
 Config shape (see config.yaml): selection lists ``datasets``, ``models``, ``methods``, ``seeds``;
 definitions ``model_specs`` (key -> arch + options) and ``recipes`` (name -> stages); ``train``
-holds the defaults every stage starts from, overridden by the recipe, then by the stage.
+holds the defaults every stage starts from, overridden by the recipe, then by the stage. A recipe's
+``datasets``/``models`` restrict the experiments it runs in: a list of names, or a mapping from name to
+recipe keys that override the recipe's for that dataset/model (a paper's per-model epochs and lr).
+``scale`` picks one overlay of ``scales`` (e.g. ``smoke`` in the paper configs) that
+:func:`apply_scale` merges over the config.
 """
 
 from __future__ import annotations
@@ -26,12 +30,15 @@ from bnn.distributed import Setting
 from bnn.errors import BnnError
 from bnn.losses import build_loss
 from bnn.models import build
-from bnn.nn import binary_layers, configure_binary
+from bnn.nn import binary_layers
 from bnn.optim import Optimizers
 from bnn.schedule import SENSITIVITY_ORDERS, Schedule
+from bnn.stage_model import apply_binary
 
 TRAIN_KEYS = ("epochs", "batch_size", "device", "threads", "optimizer", "lr_schedule", "loss", "binary",
               "schedule", "augment", "amp", "channels_last", "compile", "workers", "distributed")
+RECIPE_KEYS = ("teacher", "stages", "per_layer", "datasets", "models")
+OVERRIDE_KEYS = ("teacher", "stages", "datasets", *TRAIN_KEYS)  # what a recipe's models.<name> may set
 RESULTS = "results"
 
 
@@ -46,6 +53,19 @@ def merge(base: Any, override: Any) -> Any:
     for key, value in override.items():
         merged[key] = merge(merged[key], value) if key in merged else copy.deepcopy(value)
     return merged
+
+
+def apply_scale(config: dict) -> dict:
+    """The config with ``scales[scale]`` merged over it when ``scale`` is set (the paper configs' ``smoke``
+    overlay: mappings merge, lists replace); the config itself otherwise."""
+    name = config.get("scale")
+    if name is None:
+        return config
+    scales = config.get("scales") or {}
+    if name not in scales:
+        raise BnnError(f"scale: {name!r} is not defined in scales; known: {', '.join(sorted(scales)) or 'none'}; "
+                       "drop --config scale=... or add scales." + str(name))
+    return merge(config, scales[name])
 
 
 def data_dir(dataset: str) -> str:
@@ -88,7 +108,7 @@ class Stage:
 
 class Plan:
     def __init__(self, config: dict):
-        self.config = config
+        self.config = config = apply_scale(config)
         self._stages: dict[tuple, Stage] = {}
         self._recipe_stages: dict[tuple, list[Stage]] = {}
         self.experiments: list[tuple[str, str, str, int]] = []
@@ -97,9 +117,13 @@ class Plan:
             for model in self._selected("models"):
                 self._model_spec(model)
                 for method in self._selected("methods"):
-                    self._recipe(method, "methods")
+                    if self._effective_recipe(method, dataset, model) is None:
+                        continue
                     for seed in self._selected("seeds"):
                         self.experiments.append((dataset, model, method, int(seed)))
+        if not self.experiments:
+            raise BnnError("methods: no selected recipe applies to the selected datasets and models; check the "
+                           "recipes' datasets: and models: lists")
         for experiment in self.experiments:
             self._add_recipe(*experiment)
 
@@ -113,10 +137,10 @@ class Plan:
     def _dataset(self, dataset: str):
         return dataset_info(dataset, self.config.get("dataset_options", {}).get(dataset), "datasets")
 
-    def _model_spec(self, model: str) -> dict:
+    def _model_spec(self, model: str, key: str = "models") -> dict:
         specs = self.config.get("model_specs", {})
         if model not in specs:
-            raise BnnError(f"models: {model!r} has no entry in model_specs; define model_specs.{model}.arch")
+            raise BnnError(f"{key}: {model!r} has no entry in model_specs; define model_specs.{model}.arch")
         return specs[model]
 
     def _recipe(self, method: str, key: str) -> dict:
@@ -130,26 +154,74 @@ class Plan:
                            f"{', '.join(sorted(recipes))}")
         return recipes[method]
 
+    def _restriction(self, recipe: dict, method: str, key: str) -> dict | None:
+        """A recipe's ``datasets``/``models`` as {name: overrides}; None when unrestricted."""
+        allowed = recipe.get(key)
+        if allowed is None:
+            return None
+        where = f"recipes.{method}.{key}"
+        if isinstance(allowed, list) and all(isinstance(v, str) for v in allowed):
+            allowed = dict.fromkeys(allowed)
+        if not isinstance(allowed, dict):
+            raise BnnError(f"{where}: must be a list of {key[:-1]} names or a mapping name -> recipe overrides")
+        for name, overrides in allowed.items():
+            if key == "models":
+                self._model_spec(name, where)
+            known = [k for k in OVERRIDE_KEYS if not (key == "datasets" and k == "datasets")]
+            unknown = sorted(set(overrides or {}) - set(known))
+            if unknown:
+                raise BnnError(f"{where}.{name}.{unknown[0]}: not a recipe override; known: {', '.join(known)}")
+        return {name: overrides or {} for name, overrides in allowed.items()}
+
+    def _effective_recipe(self, method: str, dataset: str, model: str) -> dict | None:
+        """The recipe with its ``models.<model>`` then ``datasets.<dataset>`` overrides merged over it, or None
+        when it does not run on this dataset and model (e.g. SD-BNN only on conv models). A model's
+        overrides may restrict the datasets further (a CIFAR model on CIFAR, an ImageNet model on ImageNet)."""
+        recipe = self._recipe(method, "methods")
+        for key, name in (("models", model), ("datasets", dataset)):
+            allowed = self._restriction(recipe, method, key)
+            if allowed is not None:
+                if name not in allowed:
+                    return None
+                recipe = merge(recipe, allowed[name])
+        return recipe
+
+    def _teacher(self, method: str, teacher, model: str) -> tuple[str, str]:
+        """(teacher recipe, teacher model key): ``teacher: RECIPE`` (same model) or ``{recipe, model}``
+        (a model of its own, e.g. AdamBNN's ResNet-34, METHODS.md §4.2)."""
+        key = f"recipes.{method}.teacher"
+        if isinstance(teacher, dict):
+            unknown = sorted(set(teacher) - {"recipe", "model"})
+            if unknown or "recipe" not in teacher:
+                raise BnnError(f"{key}: a recipe name, or {{recipe: NAME, model: MODEL_KEY}}")
+            recipe, model = teacher["recipe"], teacher.get("model", model)
+            self._model_spec(model, f"{key}.model")
+        else:
+            recipe = teacher
+        self._recipe(recipe, key)
+        if recipe == method:
+            raise BnnError(f"{key}: a recipe cannot be its own teacher")
+        return recipe, model
+
     # ---- stages ------------------------------------------------------------------------------
     def _add_recipe(self, dataset: str, model: str, method: str, seed: int) -> list[Stage]:
         """Resolve every stage of ``method`` (and of its teacher's recipe) for one experiment."""
         if (dataset, model, method, seed) in self._recipe_stages:
             return self._recipe_stages[(dataset, model, method, seed)]
-        recipe = self._recipe(method, f"recipes.{method}")
-        unknown = sorted(set(recipe) - {"teacher", "stages", "per_layer", *TRAIN_KEYS})
+        recipe = self._effective_recipe(method, dataset, model)
+        if recipe is None:  # a teacher or sensitivity recipe asked for outside its datasets/models
+            recipe = self._recipe(method, f"recipes.{method}")
+        unknown = sorted(set(recipe) - {*RECIPE_KEYS, *TRAIN_KEYS})
         if unknown:
-            raise BnnError(f"recipes.{method}.{unknown[0]}: unknown recipe key; known: teacher, stages, per_layer, "
+            raise BnnError(f"recipes.{method}.{unknown[0]}: unknown recipe key; known: {', '.join(RECIPE_KEYS)}, "
                            f"{', '.join(TRAIN_KEYS)}")
         stages_cfg = recipe.get("stages")
         if not isinstance(stages_cfg, list) or not stages_cfg:
             raise BnnError(f"recipes.{method}.stages: must be a non-empty list of stages")
         teacher_path = None
         if recipe.get("teacher"):
-            teacher = recipe["teacher"]
-            self._recipe(teacher, f"recipes.{method}.teacher")
-            if teacher == method:
-                raise BnnError(f"recipes.{method}.teacher: a recipe cannot be its own teacher")
-            teacher_path = f"{self._add_recipe(dataset, model, teacher, seed)[-1].dir}/checkpoint.pt"
+            teacher, teacher_model = self._teacher(method, recipe["teacher"], model)
+            teacher_path = f"{self._add_recipe(dataset, teacher_model, teacher, seed)[-1].dir}/checkpoint.pt"
         self._check_settings(self.config.get("train", {}), dataset, model, "train")
         defaults = merge(self.config.get("train", {}), {k: v for k, v in recipe.items() if k in TRAIN_KEYS})
         self._check_settings(defaults, dataset, model, f"recipes.{method}")
@@ -259,13 +331,10 @@ class Plan:
         arch = options.pop("arch", None)
         with torch.device("meta"):
             net = build(arch, info.num_classes, info.shape, key=f"model_specs.{model}", **options)
-        try:
-            configure_binary(net, **settings.get("binary", {}))
-        except BnnError as error:
-            raise BnnError(f"{key}.{error}") from None
-        except TypeError:
-            raise BnnError(f"{key}.binary: {sorted(settings.get('binary', {}))} are not all binary options; "
-                           "use weight_estimator, act_estimator, scaling, sign_zero") from None
+            try:
+                apply_binary(net, settings.get("binary", {}), f"model_specs.{model} (arch {arch!r})")
+            except BnnError as error:
+                raise BnnError(f"{key}.{error}") from None
         epochs = settings.get("epochs", 1)
         if not isinstance(epochs, int) or epochs < 1:
             raise BnnError(f"{key}.epochs: {epochs!r} must be an integer >= 1")

@@ -21,10 +21,10 @@ from bnn.distributed import Ranks
 from bnn.errors import BnnError
 from bnn.io import save_torch, write_csv, write_yaml
 from bnn.losses import build_loss
-from bnn.models import build
-from bnn.nn import binary_layers, configure_binary, layer_states, set_layer_states, set_progress
+from bnn.nn import binary_layers, layer_states, set_layer_states, set_progress
 from bnn.optim import Optimizers
 from bnn.schedule import Schedule
+from bnn.stage_model import build_model
 
 SPEC_KEYS = {"run", "data", "model", "init", "teacher", "epochs", "batch_size", "schedule", "binary",
              "optimizer", "lr_schedule", "loss", "device", "threads", "seed", "augment",
@@ -93,11 +93,8 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
                         shard=ranks.shard)
     val = make_loader(spec["data"], meta, "val", 512, device, workers=workers)
 
-    model_spec = dict(spec["model"])
-    arch = model_spec.pop("arch", None)
-    model = build(arch, meta["num_classes"], meta["shape"], key="model", **model_spec)
     binary = spec.get("binary", {})
-    configure_binary(model, **binary)
+    model = build_model(spec["model"], meta["num_classes"], meta["shape"], binary)
     schedule = Schedule.parse(spec.get("schedule", {}), "schedule")
     n_layers = len(binary_layers(model))
     schedule.check(epochs, n_layers, "schedule")

@@ -13,8 +13,9 @@ def test_default_config_expands_to_the_stage_chain(default_config):
         assert {(model, "float", "train"), (model, "binary", "train"), (model, "adambnn", "step1"),
                 (model, "adambnn", "step2"), (model, "iterative-forward", "train"),
                 (model, "iterative-reverse", "train")} <= names
-    evaluated = [m for m in default_config["methods"] if not default_config["recipes"][m].get("per_layer")]
-    assert len(plan.eval_files()) == len(default_config["models"]) * len(evaluated)
+    recipes = default_config["recipes"]
+    evaluated = [m for m in default_config["methods"] if not recipes[m].get("per_layer")]
+    assert len(plan.eval_files()) == sum(len(recipes[m].get("models", default_config["models"])) for m in evaluated)
 
 
 def test_two_step_chains_checkpoints_and_teacher(default_config):
@@ -125,3 +126,32 @@ def test_figures_follow_the_recipes_in_the_config(default_config):
     spine = Plan(dict(default_config, methods=["float", "binary"]))
     assert [f.split("/")[-1] for f in spine.figure_files()] == [
         "accuracy.png", "accuracy_vs_size.png", "learning_curves.png"]
+
+
+def test_recipe_models_mapping_overrides_per_model_and_teacher_of_another_model(default_config):
+    config = copy.deepcopy(default_config)
+    config["methods"] = ["kd"]
+    config["recipes"]["kd"]["models"] = {"convnet": {"epochs": 3, "teacher": {"recipe": "float", "model": "mlp"}}}
+    plan = Plan(config)
+    assert plan.experiments == [("digits", "convnet", "kd", 0)]
+    stage = plan.stage("digits", "convnet", "kd", 0, "train")
+    assert stage.spec["epochs"] == 3 and stage.spec["loss"]["name"] == "kd"
+    assert stage.inputs()["teacher"] == f"{plan.final_stage('digits', 'mlp', 'float', 0).dir}/checkpoint.pt"
+
+
+def test_a_models_entry_restricts_datasets_too(default_config):
+    config = copy.deepcopy(default_config)
+    config["recipes"]["float"]["models"] = {"mlp": {"datasets": ["mnist"]}, "convnet": None}
+    plan = Plan(config)
+    assert [e[1] for e in plan.experiments if e[2] == "float"] == ["convnet"]
+
+
+@pytest.mark.parametrize("override, start", [
+    ({"convnet": {"per_layer": True}}, "recipes.float.models.convnet.per_layer: not a recipe override"),
+    ({"convnet": {"teacher": {"recipe": "float", "model": "vgg"}}}, "recipes.float.teacher.model: 'vgg' has no entry"),
+])
+def test_bad_model_overrides_fail_with_one_line(default_config, override, start):
+    config = copy.deepcopy(default_config)
+    config["recipes"]["float"]["models"] = override
+    with pytest.raises(BnnError, match="^" + start):
+        Plan(config)

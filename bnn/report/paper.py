@@ -2,8 +2,8 @@
 
 A record is ``(dataset, arch, method, top1, source)``. ``dataset`` is a dataset registry name
 (``cifar10``, ``cifar100``, ``tiny_imagenet``, ``imagenet``, ``mnist``), ``arch`` a model registry name
-(``binarynet_vgg``, ``vgg_small``, ``resnet20``, ``resnet18_cifar``, ``resnet18_bireal``, ``reactnet_a``,
-``binarynet_mlp``) and ``method`` the recipe name a paper config uses:
+(``binarynet_vgg``, ``vgg_small``, ``resnet20_bireal`` (IR-Net's, SD-BNN's and SKD-BNN's ResNet-20, §0.5 e),
+``resnet18_cifar``, ``resnet18_bireal``, ``reactnet_a``, ``binarynet_mlp``) and ``method`` the recipe name a paper config uses:
 
 - SGDAT optimizer study (§2.6-2.7, binary weights by the optimizer, real parameters by Adam 1e-3):
   ``sgdat``, ``sgdat-momentum``, ``sgdt``, ``bop``, ``bop2ndorder``, ``sgd-latent`` (SGD), ``sgdm-latent``
@@ -28,10 +28,10 @@ PAPER: tuple[tuple[str, str, str, float, str], ...] = (
     *((dataset, "binarynet_vgg", method, top1, "SGDAT Table 2 (METHODS.md §2.7)")
       for method, row in SGDAT_ROWS.items()
       for dataset, top1 in zip(("cifar10", "cifar100", "tiny_imagenet"), row)),
-    ("cifar10", "resnet20", "irnet", 86.5, "IR-Net (METHODS.md §7)"),
+    ("cifar10", "resnet20_bireal", "irnet", 86.5, "IR-Net (METHODS.md §7)"),
     ("cifar10", "vgg_small", "irnet", 90.4, "IR-Net (METHODS.md §7)"),
     ("cifar10", "resnet18_cifar", "irnet", 91.5, "IR-Net (METHODS.md §7)"),
-    ("cifar10", "resnet20", "sdbnn", 86.9, "SD-BNN README (METHODS.md §3.6)"),
+    ("cifar10", "resnet20_bireal", "sdbnn", 86.9, "SD-BNN README (METHODS.md §3.6)"),
     ("cifar10", "vgg_small", "sdbnn", 90.8, "SD-BNN README (METHODS.md §3.6)"),
     ("cifar10", "resnet18_cifar", "sdbnn", 92.5, "SD-BNN README (METHODS.md §3.6)"),
     ("imagenet", "resnet18_bireal", "sdbnn", 66.5, "SD-BNN README (METHODS.md §3.5)"),
@@ -39,7 +39,7 @@ PAPER: tuple[tuple[str, str, str, float, str], ...] = (
     ("imagenet", "reactnet_a", "adambnn", 70.5, "AdamBNN README (METHODS.md §4.5)"),
     ("imagenet", "reactnet_a", "reactnet", 69.4, "AdamBNN README (METHODS.md §4.5)"),
     ("cifar10", "vgg_small", "skdbnn", 91.4, "SKD-BNN (METHODS.md §7)"),
-    ("cifar10", "resnet20", "skdbnn", 87.2, "SKD-BNN (METHODS.md §7)"),
+    ("cifar10", "resnet20_bireal", "skdbnn", 87.2, "SKD-BNN (METHODS.md §7)"),
     ("cifar10", "resnet18_cifar", "skdbnn", 93.0, "SKD-BNN (METHODS.md §7)"),
     ("imagenet", "resnet18_bireal", "skdbnn", 59.7, "SKD-BNN (METHODS.md §7)"),
     ("mnist", "binarynet_mlp", "skdbnn", 98.78, "SKD-BNN (METHODS.md §7)"),

@@ -1,5 +1,6 @@
 # Config checks and the plan: every experiment and stage, resolved from the config by bnn
-# (bnn/plan.py). Both run before any job starts; each error is one line naming the key path.
+# (bnn/plan.py), after the --config scale=NAME overlay. Both run before any job starts; each error is one
+# line naming the key path.
 import json
 import os
 
@@ -8,7 +9,12 @@ from snakemake.utils import validate
 
 from bnn.config_errors import schema_error_line
 from bnn.errors import BnnError
-from bnn.plan import Plan
+from bnn.plan import Plan, apply_scale
+
+try:
+    config.update(apply_scale(config))  # --config scale=NAME: merge scales[NAME] over the config, in place
+except BnnError as error:
+    raise WorkflowError(f"config: {error}") from None
 
 try:
     validate(config, "../schemas/config.schema.yaml")
