@@ -339,7 +339,9 @@ class Plan:
         if not isinstance(epochs, int) or epochs < 1:
             raise BnnError(f"{key}.epochs: {epochs!r} must be an integer >= 1")
         build_loss(settings.get("loss", {"name": "ce"}), f"{key}.loss")
-        check_stream_settings(dataset, info.streams, Augment.parse(settings.get("augment"), f"{key}.augment"),
+        augment = Augment.parse(settings.get("augment"), f"{key}.augment")
+        # augment vs a streamed dataset only per stage: a recipe's per-dataset override may clear train.augment
+        check_stream_settings(dataset, info.streams, augment if is_stage else Augment.parse(None),
                               settings.get("workers"), key)
         accel.check(settings, key)
         Setting.parse(settings, key)

@@ -24,7 +24,8 @@ def check_stream_settings(dataset: str, streams: bool, augment: Augment, workers
         raise BnnError(f"{key}.workers: {workers!r} must be an integer >= 0 (DataLoader processes of a streamed dataset)")
     if streams and augment:
         raise BnnError(f"{key}.augment: {dataset} is streamed and augmented per image as METHODS.md §0.7 "
-                       "(RandomResizedCrop + flip); remove augment: for this dataset")
+                       "(RandomResizedCrop + flip); set augment: {crop: 0, flip: false} for it (a recipe's "
+                       "datasets.<name> or models.<name> override)")
 
 
 def make_loader(data_dir: str | Path, meta: dict, split: str, batch_size: int, device: torch.device,
