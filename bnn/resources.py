@@ -2,8 +2,9 @@
 
 Estimates, not measurements: every value can be overridden per rule with the profile's ``set-resources``
 (README, "Cluster (SLURM)"). The time model is ``epochs x train samples x input values x seconds per value``
-on the stage's device, plus a start-up allowance, times a safety factor; memory is a base for Python + torch
-plus float copies of the training split. Nothing here reads data: sizes are the datasets' nominal train splits.
+on the stage's device, plus a start-up allowance, times a safety factor; memory is a base for Python + torch plus
+the decoded splits the loader holds (uint8), or a fixed allowance for a dataset that streams from files. Nothing
+here reads data: sizes are the datasets' nominal train splits.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from bnn.data.datasets import DATASETS
 
 # nominal train-split sizes (before the validation hold-out); image_folder is unknown at plan time
 TRAIN_SAMPLES = {"digits": 1437, "mnist": 60000, "fashion_mnist": 60000, "cifar10": 50000, "cifar100": 50000,
-                 "svhn": 73257}
-DEFAULT_SAMPLES = 100000
+                 "svhn": 73257, "tiny_imagenet": 100000, "imagenet": 1281167}
+DEFAULT_SAMPLES = 10000
 DEFAULT_SHAPE = (3, 224, 224)  # image_folder: its shape is in dataset_options, not in the stage spec
 SECONDS_PER_VALUE = {"cpu": 2e-6, "cuda": 1e-7}  # one input value (C*H*W) through a small CIFAR ResNet
 STARTUP_SECONDS = 120
 SAFETY = 2
 BASE_MEM_MB = 2048
-FLOAT_COPIES = 4  # train split held as uint8 plus batches, normalised floats and the val split
+BYTES_PER_VALUE = 2  # the uint8 train split, plus the val split and batches
+STREAM_MEM_MB = 4096  # a streaming dataset: decode buffers and loader workers
 
 
 def uses_cuda(spec: dict, cuda_available: Callable[[], bool] | None = None) -> bool:
@@ -61,9 +63,10 @@ def runtime_minutes(spec: dict, cuda_available: Callable[[], bool] | None = None
 
 
 def mem_mb(spec: dict) -> int:
-    """Host memory in MB: Python + torch, plus float copies of the training split."""
-    values = _work(spec) / spec["epochs"]
-    return BASE_MEM_MB + math.ceil(values * 4 * FLOAT_COPIES / 1e6)
+    """Host memory in MB: Python + torch, plus the decoded splits in memory (or a streaming allowance)."""
+    if DATASETS.get(spec["run"]["dataset"], "datasets").streams:
+        return BASE_MEM_MB + STREAM_MEM_MB
+    return BASE_MEM_MB + math.ceil(_work(spec) / spec["epochs"] * BYTES_PER_VALUE / 1e6)
 
 
 def cpus(spec: dict) -> int:

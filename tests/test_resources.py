@@ -36,8 +36,10 @@ def test_runtime_grows_with_epochs_and_data_and_shrinks_on_gpu_and_threads():
 
 
 def test_memory_and_cpus():
-    assert resources.mem_mb(spec("digits")) == resources.BASE_MEM_MB + 2  # 1437 x 64 values, 4 float copies
-    assert resources.mem_mb(spec("image_folder")) > resources.mem_mb(spec("cifar10")) > resources.BASE_MEM_MB + 2000
+    assert resources.mem_mb(spec("digits")) == resources.BASE_MEM_MB + 1  # 1437 x 64 values x 2 bytes
+    assert resources.mem_mb(spec("cifar10")) == resources.BASE_MEM_MB + 308  # 50000 x 3072 x 2 bytes
+    assert resources.mem_mb(spec("image_folder")) > resources.mem_mb(spec("cifar10"))  # 10000 x 224 x 224 x 3
+    assert resources.mem_mb(spec("imagenet")) == resources.BASE_MEM_MB + resources.STREAM_MEM_MB  # streams
     assert resources.cpus(spec(threads=3)) == 3
 
 
