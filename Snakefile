@@ -19,7 +19,9 @@ rule all:
     default_target: True
     input:
         "results/tables/accuracy.csv",
+        "results/tables/accuracy.html",
         "results/tables/summary.csv",
+        "results/tables/summary.html",
         PLAN.figure_files(),
         PLAN.sensitivity_files(),
         "results/README.md",

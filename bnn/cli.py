@@ -51,20 +51,26 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> None:
-    from bnn.report.tables import accuracy_table, write_table
+    from bnn.report.html import write_html
+    from bnn.report.tables import accuracy_table, add_costs, write_table
 
-    table = accuracy_table(args.eval_files)
+    table = add_costs(accuracy_table(args.eval_files), args.eval_files, args.benchmarks)
     write_table(table, args.out)
+    if args.html:
+        write_html(table, args.html, "accuracy.csv: one row per dataset x model x method x seed")
     print(f"{len(table)} runs -> {args.out}")
 
 
 def cmd_summarize(args: argparse.Namespace) -> None:
     import pandas as pd
 
+    from bnn.report.html import write_html
     from bnn.report.summary import summary_table, write_summary
 
     table = summary_table(pd.read_csv(args.table))
     write_summary(table, args.csv, args.md)
+    if args.html:
+        write_html(table, args.html, "summary.csv: one row per dataset x model x method")
     print(f"{len(table)} dataset x model x method rows -> {args.csv}, {args.md}")
 
 
@@ -216,15 +222,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("aggregate", help="collect eval.json files into accuracy.csv")
+    p = sub.add_parser("aggregate", help="collect eval.json files (+ their stages' cost) into accuracy.csv")
     p.add_argument("--out", required=True)
     p.add_argument("eval_files", nargs="+")
+    p.add_argument("--benchmarks", nargs="+", required=True,
+                   help="benchmark.tsv of every stage of these experiments (wall_seconds, max_rss_mb)")
+    p.add_argument("--html", help="also write the table as an HTML page (the Snakemake report shows it)")
     p.set_defaults(func=cmd_aggregate)
 
     p = sub.add_parser("summarize", help="accuracy.csv -> summary.csv and summary.md (mean ± std, paper top-1)")
     p.add_argument("--table", required=True, help="results/tables/accuracy.csv")
     p.add_argument("--csv", required=True)
     p.add_argument("--md", required=True)
+    p.add_argument("--html", help="also write the table as an HTML page (the Snakemake report shows it)")
     p.set_defaults(func=cmd_summarize)
 
     p = sub.add_parser("results-readme", help="write results/README.md: what each table and figure shows")

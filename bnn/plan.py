@@ -375,6 +375,11 @@ class Plan:
         """One eval.json per selected experiment (except sensitivity recipes), in the final stage's folder."""
         return [f"{self.final_stage(*e).dir}/eval.json" for e in self.experiments if not self.is_per_layer(e[2])]
 
+    def benchmark_files(self) -> list[str]:
+        """Snakemake's benchmark.tsv of every stage of the evaluated experiments (their cost in accuracy.csv)."""
+        return [f"{s.dir}/benchmark.tsv" for e in self.experiments if not self.is_per_layer(e[2])
+                for s in self._recipe_stages[e]]
+
     def sensitivity_files(self) -> list[str]:
         """The sensitivity.csv of every selected experiment whose recipe is per_layer."""
         return [sensitivity_file(*e) for e in self.experiments if self.is_per_layer(e[2])]

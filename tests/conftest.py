@@ -1,3 +1,6 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -6,6 +9,42 @@ import yaml
 from bnn.data import prepare
 
 REPO = Path(__file__).resolve().parents[1]
+# tiny models and 2 epochs, shared by the workflow overlays of the tests
+TINY_BASE = {
+    "model_specs": {"mlp": {"arch": "mlp", "hidden": [32, 32]}, "convnet": {"arch": "convnet", "channels": [8, 16]}},
+    "train": {"epochs": 2},
+}
+# a few experiments (a two-stage recipe among them) for the runs compared across executors
+SMALL = {**TINY_BASE, "methods": ["float", "adambnn"], "models": ["mlp"]}
+TABLE = "results/tables/accuracy.csv"
+TIMING_COLUMNS = ["train_seconds", "wall_seconds", "max_rss_mb"]
+
+
+def snakemake(workdir: Path, *args: str, configfile: Path | None = None,
+              timeout: int = 900) -> subprocess.CompletedProcess:
+    """A real snakemake run of this repository's workflow in ``workdir`` (stdin closed, hard timeout)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
+         "--configfile", str(configfile or workdir / "tiny.yaml"), *args],
+        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=timeout)
+
+
+def without_timing(table_path: Path):
+    """accuracy.csv without the columns that measure time or memory (they differ between runs)."""
+    import pandas as pd
+
+    return pd.read_csv(table_path).drop(columns=TIMING_COLUMNS)
+
+
+@pytest.fixture(scope="session")
+def serial_run(tmp_path_factory) -> Path:
+    """SMALL run up to accuracy.csv with --cores 1: one job at a time, the reference for parallel and SLURM runs."""
+    workdir = tmp_path_factory.mktemp("serial")
+    (workdir / "tiny.yaml").write_text(yaml.safe_dump(SMALL))
+    result = snakemake(workdir, "--cores", "1", TABLE)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir
 
 
 @pytest.fixture(scope="session")

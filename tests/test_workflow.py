@@ -1,17 +1,15 @@
 """One real Snakemake run of the whole stage chain on a tiny config (CPU, offline)."""
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import torch
 import yaml
 
-from conftest import REPO
+from conftest import REPO, SMALL, TABLE, TINY_BASE, snakemake, without_timing
 
 METHODS = ["float", "binary", "adambnn", "sgdat", "iterative-forward", "iterative-reverse", "iterative-ascend",
            "iterative-descend"]
@@ -26,23 +24,14 @@ def iterative(order: str) -> dict:
 
 
 TINY = {
+    **TINY_BASE,
     "methods": [*METHODS, "sensitivity"],
     "models": ["mlp", "convnet"],
-    "model_specs": {"mlp": {"arch": "mlp", "hidden": [32, 32]}, "convnet": {"arch": "convnet", "channels": [8, 16]}},
-    "train": {"epochs": 2},
     "recipes": {"sensitivity": {"epochs": 2},
                 **{f"iterative-{order}": iterative(order) for order in ("forward", "reverse", "ascend", "descend")}},
 }
 REQUIRED = ["dataset", "model", "method", "seed", "weight_bits", "act_bits", "top1", "top5", "test_loss",
-            "epochs", "params", "binary_params", "train_seconds"]
-
-
-def snakemake(workdir: Path, *args: str, configfile: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-         "--configfile", str(configfile or workdir / "tiny.yaml"), *args],
-        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=900)
+            "epochs", "params", "binary_params", "train_seconds", "wall_seconds", "max_rss_mb"]
 
 
 def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
@@ -88,6 +77,26 @@ def test_accuracy_table_has_every_run_with_its_bits(workflow_run):
     binary = table[table["weight_bits"] == 1]
     assert (binary["binary_params"] > 0).all() and (table[table["method"] == "float"]["binary_params"] == 0).all()
     assert (table[table["method"] == "adambnn"]["epochs"] == 4).all()  # two stages of 2 epochs
+
+
+@pytest.mark.workflow
+def test_cost_columns_sum_the_stages_benchmarks(workflow_run):
+    table = pd.read_csv(workflow_run / "results/tables/accuracy.csv").set_index(["model", "method"])
+    assert (table["wall_seconds"] > 0).all() and (table["max_rss_mb"] > 50).all()  # torch alone is > 50 MB
+    runs = workflow_run / "results/runs/digits/convnet/adambnn/seed0"
+    stages = [pd.read_csv(runs / f"{stage}/benchmark.tsv", sep="\t").iloc[0] for stage in ("step1", "step2")]
+    assert table.loc[("convnet", "adambnn"), "wall_seconds"] == pytest.approx(sum(s["s"] for s in stages), abs=0.01)
+    assert table.loc[("convnet", "adambnn"), "max_rss_mb"] == pytest.approx(max(s["max_rss"] for s in stages), abs=0.01)
+
+
+@pytest.mark.workflow
+def test_parallel_run_equals_serial_run(workflow_run, serial_run):
+    """--cores 2 (jobs side by side, TINY) and --cores 1 (SMALL) give the same numbers for the shared experiments."""
+    parallel = without_timing(workflow_run / TABLE)
+    serial = without_timing(serial_run / TABLE)
+    shared = parallel[parallel["model"].isin(SMALL["models"]) & parallel["method"].isin(SMALL["methods"])]
+    assert len(serial) == len(SMALL["methods"]) and len(shared) == len(serial)
+    pd.testing.assert_frame_equal(shared.reset_index(drop=True), serial)
 
 
 @pytest.mark.workflow
@@ -146,6 +155,27 @@ def test_summary_and_results_readme(workflow_run):
     assert (workflow_run / "results/tables/summary.md").read_text().count("| digits |") == len(summary)
     readme = (workflow_run / "results/README.md").read_text()
     assert all(f"`figures/{name}.png`" in readme for name in FIGURES) and "`tables/summary.csv`" in readme
+
+
+def report_results(html: str) -> dict:
+    """The ``results = {...}`` entries a Snakemake HTML report embeds (path -> caption, mime type, data URI)."""
+    line = next(line for line in html.splitlines() if line.lstrip().startswith("var results = {"))
+    return json.loads(line.split("=", 1)[1].strip().rstrip(";"))
+
+
+@pytest.mark.workflow
+def test_html_report_holds_every_table_and_figure_with_captions(workflow_run):
+    result = snakemake(workflow_run, "--report", "results/report.html")
+    assert result.returncode == 0, result.stderr[-2000:]
+    entries = report_results((workflow_run / "results/report.html").read_text())
+    expected = {**{f"results/figures/{name}.png": "image/png" for name in FIGURES},
+                **{f"results/tables/{name}.{ext}": mime for name in ("accuracy", "summary")
+                   for ext, mime in (("csv", "text/csv"), ("html", "text/html"))}}
+    assert {path: entry["mime_type"] for path, entry in entries.items()} == expected
+    for path, entry in entries.items():
+        assert len(entry["caption"]) > 100 and entry["data_uri"].startswith(f"data:{expected[path]}"), path
+    page = (workflow_run / "results/tables/accuracy.html").read_text()
+    assert "<table" in page and "wall_seconds" in page and page.count("<tr>") == 2 * len(METHODS)  # body rows
 
 
 @pytest.mark.workflow

@@ -7,6 +7,7 @@ import os
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from bnn import resources as stage_resources
 from bnn.config_errors import schema_error_line
 from bnn.errors import BnnError
 from bnn.plan import Plan, apply_scale

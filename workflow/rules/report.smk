@@ -1,9 +1,15 @@
 rule aggregate:
     input:
-        PLAN.eval_files(),
+        evals=PLAN.eval_files(),
+        benchmarks=PLAN.benchmark_files(),
     output:
-        report(
+        csv=report(
             "results/tables/accuracy.csv",
+            caption="../report/accuracy_table.rst",
+            category="Tables",
+        ),
+        html=report(
+            "results/tables/accuracy.html",
             caption="../report/accuracy_table.rst",
             category="Tables",
         ),
@@ -12,7 +18,8 @@ rule aggregate:
     conda:
         BNN_ENV
     shell:
-        "bnn aggregate --out {output} {input} > {log} 2>&1"
+        "bnn aggregate --out {output.csv} --html {output.html} {input.evals} "
+        "--benchmarks {input.benchmarks} > {log} 2>&1"
 
 
 rule summary_table:
@@ -25,12 +32,17 @@ rule summary_table:
             category="Tables",
         ),
         md="results/tables/summary.md",
+        html=report(
+            "results/tables/summary.html",
+            caption="../report/summary_table.rst",
+            category="Tables",
+        ),
     log:
         "results/logs/summary_table.log",
     conda:
         BNN_ENV
     shell:
-        "bnn summarize --table {input} --csv {output.csv} --md {output.md} > {log} 2>&1"
+        "bnn summarize --table {input} --csv {output.csv} --md {output.md} --html {output.html} > {log} 2>&1"
 
 
 rule figure_accuracy:

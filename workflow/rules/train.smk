@@ -1,6 +1,7 @@
 # One job per stage. The stage's resolved spec is a param, so changing any setting it uses re-runs
 # exactly this stage and what depends on it. Inputs: prepared data, the previous stage's checkpoint
-# (init), the teacher's checkpoint (KD).
+# (init), the teacher's checkpoint (KD). Resources (cluster executors, e.g. profiles/slurm) come from the
+# stage's spec via bnn/resources.py; a profile's set-resources overrides them.
 rule train_stage:
     input:
         unpack(lambda wildcards: stage_of(wildcards).inputs()),
@@ -15,7 +16,12 @@ rule train_stage:
     params:
         spec=lambda wildcards: json.dumps(stage_of(wildcards).spec, sort_keys=True),
         run_dir=lambda wildcards, output: os.path.dirname(output.checkpoint),
-    threads: lambda wildcards: int(stage_of(wildcards).spec.get("threads", 1))
+    threads: lambda wildcards: stage_resources.cpus(stage_of(wildcards).spec)
+    resources:
+        cpus_per_task=lambda wildcards: stage_resources.cpus(stage_of(wildcards).spec),
+        mem_mb=lambda wildcards: stage_resources.mem_mb(stage_of(wildcards).spec),
+        runtime=lambda wildcards: stage_resources.runtime_minutes(stage_of(wildcards).spec),
+        gpu=lambda wildcards: stage_resources.gpus(stage_of(wildcards).spec),
     conda:
         BNN_ENV
     shell:
