@@ -30,8 +30,9 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     spec = read_config(args.spec)
     argv = ["train", "--spec", args.spec, "--run-dir", args.run_dir]
-    if args.threads:
-        spec["threads"] = args.threads
+    if args.threads:  # the job's CPU threads, shared by a distributed stage's processes
+        nproc = int((spec.get("distributed") or {}).get("nproc", 1))
+        spec["threads"] = max(1, args.threads // nproc)
         argv += ["--threads", str(args.threads)]
     result = train(spec, args.run_dir, argv)
     if result is None:  # a launcher, or a rank other than 0
@@ -213,7 +214,7 @@ def parser() -> argparse.ArgumentParser:
                                      "that many processes under torchrun)")
     p.add_argument("--spec", required=True, help="spec.yaml path, or the spec as inline JSON")
     p.add_argument("--run-dir", required=True)
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (overrides the spec)")
+    p.add_argument("--threads", type=int, default=None, help="the job's torch CPU threads, split over distributed.nproc processes (overrides the spec)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="test a checkpoint and write eval.json")

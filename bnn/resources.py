@@ -70,5 +70,5 @@ def mem_mb(spec: dict) -> int:
 
 
 def cpus(spec: dict) -> int:
-    """CPUs per task: the stage's torch threads."""
-    return max(1, int(spec.get("threads", 1)))
+    """CPUs per task (and Snakemake threads): the stage's torch threads in each of its processes."""
+    return max(1, int(spec.get("threads", 1))) * int((spec.get("distributed") or {}).get("nproc", 1))

@@ -41,6 +41,7 @@ def test_memory_and_cpus():
     assert resources.mem_mb(spec("image_folder")) > resources.mem_mb(spec("cifar10"))  # 10000 x 224 x 224 x 3
     assert resources.mem_mb(spec("imagenet")) == resources.BASE_MEM_MB + resources.STREAM_MEM_MB  # streams
     assert resources.cpus(spec(threads=3)) == 3
+    assert resources.cpus(spec(threads=3, distributed={"nproc": 2})) == 6
 
 
 def experiment(root, method, stages, bench):
