@@ -133,7 +133,8 @@ def test_shadow_pass_leaves_batchnorm_running_stats_and_the_backward_intact():
 
 @pytest.mark.parametrize("arch, options, in_shape, pairs", [
     ("resnet20_bireal", {}, (3, 32, 32), 18), ("resnet20", {}, (3, 32, 32), 18), ("vgg_small", {}, (3, 16, 16), 5),
-    ("convnet", {"channels": [8, 16, 32]}, (1, 8, 8), 2), ("mlp", {"hidden": [16, 16]}, (1, 8, 8), 1)])
+    ("convnet", {"channels": [8, 16, 32]}, (1, 8, 8), 2), ("mlp", {"hidden": [16, 16]}, (1, 8, 8), 1),
+    ("resnet18_cifar", {}, (3, 32, 32), 16), ("resnet18_bireal", {}, (3, 64, 64), 16)])
 def test_feature_pairs_per_architecture(arch, options, in_shape, pairs):
     model = inner_binary(build(arch, 10, in_shape, **options))
     branch = ShadowBranch(model)
@@ -143,6 +144,14 @@ def test_feature_pairs_per_architecture(arch, options, in_shape, pairs):
     assert all(f.shape == g.shape for f, g in found)
     assert branch.penultimate.shape[0] == 2 and branch.penultimate.flatten(1).shape[1] == (
         binary_layers(model)[-1].in_features)
+
+
+def test_skd_refuses_a_model_without_activations_after_its_binary_layers():
+    model = inner_binary(nn.Sequential(nn.Flatten(), BinaryLinear(64, 16), BinaryLinear(16, 16), BinaryLinear(16, 10)))
+    branch = ShadowBranch(model)
+    model(torch.randn(2, 1, 8, 8))
+    with pytest.raises(BnnError, match="loss.name: skd found no activation"):
+        branch.pairs()
 
 
 def test_skd_needs_binarizable_layers():
