@@ -1,0 +1,46 @@
+"""KD and distributional losses (METHODS.md §0.6) against values worked out by hand.
+
+Logits chosen so the softmaxes are simple fractions: [0, ln 3] -> (1/4, 3/4); [ln 3, 0] -> (3/4, 1/4);
+at temperature 2 they become (1, √3)/(1 + √3) and (√3, 1)/(1 + √3).
+"""
+
+import math
+
+import pytest
+import torch
+
+from bnn.errors import BnnError
+from bnn.losses import build_loss
+
+LN3 = math.log(3.0)
+STUDENT = torch.tensor([[0.0, LN3]])
+TEACHER = torch.tensor([[LN3, 0.0]])
+LABEL = torch.tensor([1])
+
+
+def test_hinton_kd_equals_the_hand_computed_value():
+    alpha, t = 0.9, 2.0
+    a, b = math.sqrt(3) / (1 + math.sqrt(3)), 1 / (1 + math.sqrt(3))  # teacher (a, b), student (b, a) at T = 2
+    kl = a * math.log(a / b) + b * math.log(b / a)  # KL(teacher || student), one sample: batchmean = sum
+    ce = -math.log(3 / 4)  # label 1 has student probability 3/4
+    expected = alpha * t * t * kl + (1 - alpha) * ce
+    loss = build_loss({"name": "kd", "alpha": alpha, "temperature": t})
+    assert loss.needs_teacher
+    assert loss(STUDENT, LABEL, TEACHER).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_distributional_is_the_soft_cross_entropy_to_the_teacher_without_labels():
+    # sample 1: teacher (3/4, 1/4), student (1/4, 3/4); sample 2: student equal to the teacher (its entropy)
+    first = -(3 / 4 * math.log(1 / 4) + 1 / 4 * math.log(3 / 4))
+    second = -(3 / 4 * math.log(3 / 4) + 1 / 4 * math.log(1 / 4))
+    loss = build_loss({"name": "distributional"})
+    student, teacher = torch.cat([STUDENT, TEACHER]), torch.cat([TEACHER, TEACHER])
+    value = loss(student, torch.tensor([0, 1]), teacher).item()
+    assert value == pytest.approx((first + second) / 2, rel=1e-6)
+    assert loss(student, torch.tensor([1, 0]), teacher).item() == pytest.approx(value)  # labels play no part
+
+
+def test_cross_entropy_and_bad_options():
+    assert build_loss({"name": "ce"})(STUDENT, LABEL).item() == pytest.approx(-math.log(3 / 4), rel=1e-6)
+    with pytest.raises(BnnError, match=r"^loss: \['beta'\] are not options of loss 'kd'"):
+        build_loss({"name": "kd", "beta": 1.0})
