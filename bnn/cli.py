@@ -45,7 +45,7 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from bnn.evaluate import evaluate
     from bnn.io import write_json
 
-    record = evaluate(args.checkpoint, args.data)
+    record = evaluate(args.checkpoint, args.data, args.benchmarks)
     write_json(args.out, record)
     print(f"{args.checkpoint}: top1 {record['top1']:.2f}% top5 {record['top5']:.2f}% "
           f"W{record['weight_bits']}/A{record['act_bits']} binary check ok")
@@ -53,9 +53,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 def cmd_aggregate(args: argparse.Namespace) -> None:
     from bnn.report.html import write_html
-    from bnn.report.tables import accuracy_table, add_costs, write_table
+    from bnn.report.tables import accuracy_table, write_table
 
-    table = add_costs(accuracy_table(args.eval_files), args.eval_files, args.benchmarks)
+    table = accuracy_table(args.eval_files)
     write_table(table, args.out)
     if args.html:
         write_html(table, args.html, "accuracy.csv: one row per dataset x model x method x seed")
@@ -221,13 +221,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", required=True, help="prepared data folder (results/data/<dataset>)")
     p.add_argument("--out", required=True)
+    p.add_argument("--benchmarks", nargs="*", default=[],
+                   help="Snakemake benchmark.tsv of each of the run's stages: its cost (wall_seconds, max_rss_mb)")
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("aggregate", help="collect eval.json files (+ their stages' cost) into accuracy.csv")
+    p = sub.add_parser("aggregate", help="collect eval.json files into accuracy.csv")
     p.add_argument("--out", required=True)
     p.add_argument("eval_files", nargs="+")
-    p.add_argument("--benchmarks", nargs="+", required=True,
-                   help="benchmark.tsv of every stage of these experiments (wall_seconds, max_rss_mb)")
     p.add_argument("--html", help="also write the table as an HTML page (the Snakemake report shows it)")
     p.set_defaults(func=cmd_aggregate)
 

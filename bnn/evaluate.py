@@ -19,6 +19,7 @@ from bnn.binarized import split_weight
 from bnn.data import make_loader, read_meta
 from bnn.errors import BnnError
 from bnn.nn import binary_layers
+from bnn.report.costs import run_cost
 from bnn.summary import summarize
 
 
@@ -45,7 +46,10 @@ def check_binary(model: nn.Module, x: torch.Tensor) -> dict:
 
 
 @torch.no_grad()
-def evaluate(checkpoint_path: str | Path, data_dir: str | Path, batch_size: int = 512) -> dict:
+def evaluate(checkpoint_path: str | Path, data_dir: str | Path, benchmarks: list[str | Path] = (),
+             batch_size: int = 512) -> dict:
+    """The run's eval.json record: test metrics, summary totals, binary check, and its cost from its stages'
+    Snakemake ``benchmarks`` (bnn.report.costs; None without them)."""
     ckpt = checkpoint.read(checkpoint_path)
     meta = read_meta(data_dir)
     if [meta["num_classes"], list(meta["shape"])] != [ckpt["num_classes"], list(ckpt["in_shape"])]:
@@ -71,4 +75,4 @@ def evaluate(checkpoint_path: str | Path, data_dir: str | Path, batch_size: int 
             "test_loss": round(loss_sum / count, 6), "test_images": count,
             "epochs": sum(int(s["epochs"]) for s in lineage),
             "train_seconds": round(sum(float(s["seconds"]) for s in lineage), 3),
-            "stages": [s["stage"] for s in lineage], "binary_check": check}
+            "stages": [s["stage"] for s in lineage], "binary_check": check, **run_cost(list(benchmarks))}

@@ -375,10 +375,9 @@ class Plan:
         """One eval.json per selected experiment (except sensitivity recipes), in the final stage's folder."""
         return [f"{self.final_stage(*e).dir}/eval.json" for e in self.experiments if not self.is_per_layer(e[2])]
 
-    def benchmark_files(self) -> list[str]:
-        """Snakemake's benchmark.tsv of every stage of the evaluated experiments (their cost in accuracy.csv)."""
-        return [f"{s.dir}/benchmark.tsv" for e in self.experiments if not self.is_per_layer(e[2])
-                for s in self._recipe_stages[e]]
+    def benchmark_files(self, dataset: str, model: str, method: str, seed: int | str) -> list[str]:
+        """Snakemake's benchmark.tsv of each stage of one experiment (its cost, recorded by bnn evaluate)."""
+        return [f"{stage.dir}/benchmark.tsv" for stage in self._recipe_stages[(dataset, model, method, int(seed))]]
 
     def sensitivity_files(self) -> list[str]:
         """The sensitivity.csv of every selected experiment whose recipe is per_layer."""

@@ -7,7 +7,7 @@ import pytest
 
 from bnn import resources
 from bnn.errors import BnnError
-from bnn.report.tables import add_costs
+from bnn.report.costs import run_cost
 
 CUDA = lambda: True  # noqa: E731
 NO_CUDA = lambda: False  # noqa: E731
@@ -44,31 +44,17 @@ def test_memory_and_cpus():
     assert resources.cpus(spec(threads=3, distributed={"nproc": 2})) == 6
 
 
-def experiment(root, method, stages, bench):
-    """An experiment folder with a fake eval.json in its last stage and Snakemake benchmark rows (s, max_rss)."""
-    base = root / method / "seed0"
-    files = []
-    for stage, (wall, rss) in zip(stages, bench):
-        (base / stage).mkdir(parents=True)
-        path = base / stage / "benchmark.tsv"
-        path.write_text("s\th:m:s\tmax_rss\tmax_vms\n" f"{wall}\t0:00:01\t{rss}\t1.0\n")
-        files.append(path)
-    record = {"dataset": "digits", "model": "mlp", "method": method, "seed": 0}
-    (base / stages[-1] / "eval.json").write_text(json.dumps(record))
-    return base / stages[-1] / "eval.json", files
+def benchmark(path, wall, rss):
+    """A Snakemake benchmark.tsv row (s, max_rss) as Snakemake writes it."""
+    path.write_text("s\th:m:s\tmax_rss\tmax_vms\n" f"{wall}\t0:00:01\t{rss}\t1.0\n")
+    return path
 
 
-def test_costs_sum_wall_and_take_max_rss_per_experiment(tmp_path):
-    two_step, two_bench = experiment(tmp_path, "adambnn", ["step1", "step2"], [(3.5, 700.0), (2.25, "-")])
-    one, one_bench = experiment(tmp_path, "float", ["train"], [(1.0, 650.5)])
-    table = pd.DataFrame({"method": ["float", "adambnn"]})
-    costs = add_costs(table, [one, two_step], [*two_bench, *one_bench])
-    assert costs.to_dict("list") == {"method": ["float", "adambnn"], "wall_seconds": [1.0, 5.75],
-                                     "max_rss_mb": [650.5, 700.0]}
-    with pytest.raises(BnnError, match="adambnn/seed0 has no benchmark.tsv"):
-        add_costs(table, [one, two_step], one_bench)
-    with pytest.raises(BnnError, match="adambnn/seed0 has no eval.json"):
-        add_costs(table.iloc[:1], [one], [*one_bench, *two_bench])
-    two_bench[0].write_text("not a benchmark\n")
-    with pytest.raises(BnnError, match="step1/benchmark.tsv: not a Snakemake benchmark file"):
-        add_costs(table, [one, two_step], [*two_bench, *one_bench])
+def test_a_run_costs_its_stages_wall_sum_and_largest_rss(tmp_path):
+    step1, step2 = benchmark(tmp_path / "a.tsv", 3.5, 700.0), benchmark(tmp_path / "b.tsv", 2.25, "-")
+    assert run_cost([step1, step2]) == {"wall_seconds": 5.75, "max_rss_mb": 700.0}
+    assert run_cost([step2]) == {"wall_seconds": 2.25, "max_rss_mb": None}  # too short to measure
+    assert run_cost([]) == {"wall_seconds": None, "max_rss_mb": None}  # bnn evaluate by hand, no benchmarks
+    (tmp_path / "bad.tsv").write_text("not a benchmark\n")
+    with pytest.raises(BnnError, match="bad.tsv: not a Snakemake benchmark file"):
+        run_cost([step1, tmp_path / "bad.tsv"])

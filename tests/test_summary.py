@@ -121,7 +121,7 @@ def test_eval_json_and_accuracy_table_carry_the_summary(stage_spec, digits_dir, 
     (tmp_path / "eval.json").write_text(json.dumps(record))
     row = accuracy_table([tmp_path / "eval.json"]).iloc[0]
     assert row["model_kib"] == record["model_kib"] and (row["macs"], row["bops"]) == (2368, 1024)
-    assert row.index[-4:].tolist() == ["compression", "macs", "bops", "arch"]
+    assert row.index[-6:].tolist() == ["compression", "macs", "bops", "arch", "wall_seconds", "max_rss_mb"]
     assert record["arch"] == row["arch"] == "mlp"
 
 

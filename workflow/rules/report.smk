@@ -1,7 +1,6 @@
 rule aggregate:
     input:
-        evals=PLAN.eval_files(),
-        benchmarks=PLAN.benchmark_files(),
+        PLAN.eval_files(),
     output:
         csv=report(
             "results/tables/accuracy.csv",
@@ -18,8 +17,7 @@ rule aggregate:
     conda:
         BNN_ENV
     shell:
-        "bnn aggregate --out {output.csv} --html {output.html} {input.evals} "
-        "--benchmarks {input.benchmarks} > {log} 2>&1"
+        "bnn aggregate --out {output.csv} --html {output.html} {input} > {log} 2>&1"
 
 
 rule summary_table:
