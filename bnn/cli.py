@@ -1,4 +1,4 @@
-"""The ``bnn`` command: prepare | train | evaluate | aggregate | summarize | results-readme | sensitivity | plot | plan | summary | export.
+"""The ``bnn`` command: prepare | train | evaluate | aggregate | summarize | results-readme | sensitivity | plot | plan | summary | export | deploy | inference-table.
 
 Each Snakemake rule calls one of these with plain arguments, so every stage can be re-run by hand
 with the same command line. User errors print one line (``bnn: error: ...``) and exit with 2.
@@ -184,8 +184,32 @@ def cmd_summary(args: argparse.Namespace) -> None:
     from bnn.summary import render, summarize
 
     model, in_shape = summary_model(args)
+    if args.measure or args.json:
+        from bnn.deploy.measure import measure_model
+        from bnn.deploy.measure import render as render_latency
+
+        threads = args.threads or default_threads()
+        record = {"model": args.model or model_arch(args), "dataset": args.dataset,
+                  **measure_model(model, tuple(in_shape), args.batch, threads, args.repeats)}
+        if args.json:
+            print(json.dumps(record, indent=1))
+            return
     title = args.checkpoint or f"{args.model} on {'x'.join(map(str, in_shape))} inputs"
     print(render(summarize(model, in_shape), title))
+    if args.measure:
+        print(render_latency(record))
+
+
+def model_arch(args: argparse.Namespace) -> str:
+    from bnn import checkpoint
+
+    return checkpoint.read(args.checkpoint)["model"]["arch"]
+
+
+def default_threads() -> int:
+    from bnn.deploy.run import default_threads as available
+
+    return available()
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -194,6 +218,29 @@ def cmd_export(args: argparse.Namespace) -> None:
     sizes = export(args.checkpoint, args.out)
     print(f"{args.checkpoint} -> {args.out} ({sizes['file_bytes']:,} bytes): {sizes['layers']} binary-weight "
           f"layers packed into {sizes['packed_bytes']:,} bytes ({sizes['float_bytes']:,} as float32)")
+
+
+def cmd_deploy(args: argparse.Namespace) -> None:
+    from bnn.deploy.run import DEFAULT_BATCHES, deploy
+
+    rows = deploy(args.checkpoint, args.data, args.out_dir, tuple(args.batch or DEFAULT_BATCHES),
+                  tuple(args.threads or ()) or None, args.repeats)
+    for row in rows:
+        if row["backend"] in ("openvino-binary", "onnxruntime"):
+            print(f"{row['backend']} batch {row['batch']} threads {row['threads']}: {row['latency_ms']:.3f} ms "
+                  f"({row['speedup']:.2f}x torch-float), agreement {row['agreement_pct']:.2f}% of "
+                  f"{row['test_images']} test images, top1 {row['top1']:.2f}% (torch {row['torch_top1']:.2f}%)"
+                  + (f", BinaryConvolution {row['binary_layers_compiled']}/{row['binary_layers']} W1/A1 layers"
+                     if row["backend"] == "openvino-binary" else ""))
+    print(f"{args.checkpoint} -> {args.out_dir}: model.onnx, model.xml/.bin, inference.csv ({len(rows)} rows), deploy.json")
+
+
+def cmd_inference_table(args: argparse.Namespace) -> None:
+    from bnn.deploy.rows import inference_table, write_table
+
+    table = inference_table(args.rows)
+    write_table(table, args.out)
+    print(f"{len(table)} rows from {len(args.rows)} deploys -> {args.out}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -280,12 +327,34 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--binary", metavar="weights,acts|weights|acts|none",
                    help="what the inner layers binarize (first and last stay real); default weights,acts")
     p.add_argument("--checkpoint", help="summarise this checkpoint's model and binarization state instead")
+    p.add_argument("--measure", action="store_true", help="also export the model (random weights unless "
+                   "--checkpoint) and print its latency in torch-float, torch-binary, openvino-float, "
+                   "openvino-binary and the speed-up")
+    p.add_argument("--json", action="store_true", help="print the measurement as one JSON object (implies --measure)")
+    p.add_argument("--batch", type=int, default=1, help="batch size of --measure (default 1)")
+    p.add_argument("--threads", type=int, help="CPU threads of every backend in --measure (default: all available)")
+    p.add_argument("--repeats", type=int, default=30, help="timed calls per backend in --measure (default 30)")
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("export", help="write a checkpoint's binary weights packed one bit each, plus the rest")
     p.add_argument("checkpoint")
     p.add_argument("out")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("deploy", help="export a checkpoint to OpenVINO IR + ONNX, verify it on the test split, "
+                                      "time every backend")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--data", required=True, help="prepared data folder (results/data/<dataset>)")
+    p.add_argument("--out-dir", required=True, help="writes model.onnx, model.xml/.bin, inference.csv, deploy.json")
+    p.add_argument("--batch", type=int, action="append", help="batch size to time; repeatable (default 1 and 64)")
+    p.add_argument("--threads", type=int, action="append", help="CPU threads; repeatable (default: all available)")
+    p.add_argument("--repeats", type=int, default=30, help="timed calls per backend and case (default 30)")
+    p.set_defaults(func=cmd_deploy)
+
+    p = sub.add_parser("inference-table", help="concatenate deploy inference.csv files into one table")
+    p.add_argument("--out", required=True, help="results/tables/inference.csv")
+    p.add_argument("rows", nargs="+", metavar="DEPLOY_CSV", help="runs/.../deploy/inference.csv files")
+    p.set_defaults(func=cmd_inference_table)
     return top
 
 
