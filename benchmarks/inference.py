@@ -1,0 +1,98 @@
+"""Inference latency of binary networks: PyTorch float/binary, OpenVINO float/binary, onnxruntime.
+
+Each architecture is built with random weights and its inner layers W1/A1 (first and last real, as the
+default schedule), exported with ``bnn.deploy`` (OpenVINO IR whose W1/A1 layers compile to
+BinaryConvolution; plain ONNX), and timed on every backend at each batch and thread count: median ms per
+call after warm-up, the backends taking turns (bnn.deploy.latency). Not a test. Example:
+
+    PYTHONPATH=. python benchmarks/inference.py                       # every case of issue 12
+    PYTHONPATH=. python benchmarks/inference.py --arch vgg_small --batch 1 --threads 2 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+
+import torch
+
+from bnn.deploy.artifacts import export_model
+from bnn.deploy.cpu import cpu_record
+from bnn.deploy.measure import BACKENDS, measure_case, speedup
+from bnn.nn import binary_layers, set_layer_states
+from bnn.schedule import Schedule
+from bnn.stage_model import build_model
+
+BINARY = {"scaling": "channel_mean"}
+CASES = {  # name -> model spec, input shape, classes, binary options
+    "vgg_small": ({"arch": "vgg_small"}, (3, 32, 32), 10, BINARY),
+    "resnet18_cifar": ({"arch": "resnet18_cifar"}, (3, 32, 32), 10, BINARY),
+    "resnet20_bireal": ({"arch": "resnet20_bireal"}, (3, 32, 32), 10, BINARY),
+    "resnet18_bireal": ({"arch": "resnet18_bireal"}, (3, 224, 224), 1000, BINARY),
+    "reactnet_a": ({"arch": "reactnet_a"}, (3, 224, 224), 1000,
+                   {"scaling": "channel_mean", "act_estimator": "approx_sign", "sign_zero": "zero"}),
+}
+
+
+def binary_model(name: str) -> torch.nn.Module:
+    """The architecture with random weights, inner layers W1/A1 (the default schedule's ``layers: inner``)."""
+    spec, in_shape, classes, binary = CASES[name]
+    torch.manual_seed(0)
+    model = build_model(spec, classes, in_shape, binary)
+    schedule = Schedule.parse({"weights": "binary", "acts": "binary", "layers": "inner"})
+    set_layer_states(model, schedule.states(0, len(binary_layers(model))))
+    return model.eval()
+
+
+def run(names: list[str], batches: list[int], threads: list[int], repeats: int, backends: tuple[str, ...]) -> list[dict]:
+    records = []
+    for name in names:
+        in_shape = CASES[name][1]
+        with tempfile.TemporaryDirectory(prefix="bnn-bench-") as scratch:
+            deployed = export_model(binary_model(name), in_shape, scratch, scratch, max(threads), tuple(batches))
+            for batch in batches:
+                for count in threads:
+                    case = measure_case(deployed, batch, count, repeats, backends)
+                    ratio = speedup(case["latency_ms"])
+                    records.append({"arch": name, "in_shape": list(in_shape), "batch": batch, "threads": count,
+                                    "latency_ms": {k: round(v, 3) for k, v in case["latency_ms"].items()},
+                                    "speedup": None if ratio is None else round(ratio, 2),
+                                    "binary_convolutions": case["binary_convolutions"],
+                                    **deployed.layer_counts()})
+                    print(f"# {name} batch {batch} threads {count}: {records[-1]['latency_ms']}", flush=True)
+    return records
+
+
+def table(records: list[dict], backends: tuple[str, ...]) -> str:
+    head = ["arch", "batch", "threads", *(f"{b} ms" for b in backends), "speed-up", "BinaryConvolution / W1/A1"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * 3 + " ---: |" * (len(backends) + 2)]
+    for r in records:
+        cells = [r["arch"], str(r["batch"]), str(r["threads"]), *(f"{r['latency_ms'][b]:.3f}" for b in backends),
+                 "" if r["speedup"] is None else f"**{r['speedup']:.1f}x**",
+                 f"{r['binary_convolutions']} / {r['binary_layers']}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", action="append", choices=sorted(CASES), help="architectures (default: all)")
+    parser.add_argument("--batch", type=int, action="append", help="batch sizes (default: 1 and 64)")
+    parser.add_argument("--threads", type=int, action="append", help="thread counts (default: 1 and 2)")
+    parser.add_argument("--backend", action="append", choices=BACKENDS, help="backends (default: all five)")
+    parser.add_argument("--repeats", type=int, default=30, help="timed calls per backend (at most ~20 s each)")
+    parser.add_argument("--json", action="store_true", help="print the records as JSON instead of a table")
+    args = parser.parse_args()
+    backends = tuple(args.backend or BACKENDS)
+    records = run(args.arch or list(CASES), args.batch or [1, 64], args.threads or [1, 2], args.repeats, backends)
+    if args.json:
+        print(json.dumps({"cpu": cpu_record(), "records": records}, indent=1))
+    else:
+        cpu = cpu_record()
+        print(f"CPU: {cpu['cpu_model']}; flags: {cpu['cpu_flags']}; OpenVINO: {cpu['openvino_capabilities']}")
+        print(table(records, backends))
+
+
+if __name__ == "__main__":
+    main()
