@@ -3,7 +3,9 @@
 Each architecture is built with random weights and its inner layers W1/A1 (first and last real, as the
 default schedule), exported with ``bnn.deploy`` (OpenVINO IR whose W1/A1 layers compile to
 BinaryConvolution; plain ONNX), and timed on every backend at each batch and thread count: median ms per
-call after warm-up, the backends taking turns (bnn.deploy.latency). Not a test. Example:
+call after warm-up, the backends taking turns (bnn.deploy.latency). ``load`` is the 1-minute load
+average around each case (other jobs on the machine slow the multi-threaded PyTorch rows most). Not a
+test. Example:
 
     PYTHONPATH=. python benchmarks/inference.py                       # every case of issue 12
     PYTHONPATH=. python benchmarks/inference.py --arch vgg_small --batch 1 --threads 2 --json
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 
 import torch
@@ -53,24 +56,26 @@ def run(names: list[str], batches: list[int], threads: list[int], repeats: int, 
             deployed = export_model(binary_model(name), in_shape, scratch, scratch, max(threads), tuple(batches))
             for batch in batches:
                 for count in threads:
+                    load = os.getloadavg()[0]
                     case = measure_case(deployed, batch, count, repeats, backends)
                     ratio = speedup(case["latency_ms"])
                     records.append({"arch": name, "in_shape": list(in_shape), "batch": batch, "threads": count,
                                     "latency_ms": {k: round(v, 3) for k, v in case["latency_ms"].items()},
                                     "speedup": None if ratio is None else round(ratio, 2),
                                     "binary_convolutions": case["binary_convolutions"],
-                                    **deployed.layer_counts()})
+                                    **deployed.layer_counts(), "load": round((load + os.getloadavg()[0]) / 2, 2)})
                     print(f"# {name} batch {batch} threads {count}: {records[-1]['latency_ms']}", flush=True)
     return records
 
 
 def table(records: list[dict], backends: tuple[str, ...]) -> str:
-    head = ["arch", "batch", "threads", *(f"{b} ms" for b in backends), "speed-up", "BinaryConvolution / W1/A1"]
-    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * 3 + " ---: |" * (len(backends) + 2)]
+    head = ["arch", "batch", "threads", *(f"{b} ms" for b in backends), "speed-up", "BinaryConvolution / W1/A1",
+            "load"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * 3 + " ---: |" * (len(backends) + 3)]
     for r in records:
         cells = [r["arch"], str(r["batch"]), str(r["threads"]), *(f"{r['latency_ms'][b]:.3f}" for b in backends),
                  "" if r["speedup"] is None else f"**{r['speedup']:.1f}x**",
-                 f"{r['binary_convolutions']} / {r['binary_layers']}"]
+                 f"{r['binary_convolutions']} / {r['binary_layers']}", f"{r['load']:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -1,8 +1,10 @@
 """A model's deployed files: the binary twin as ONNX and as OpenVINO IR, and the float twin for latency.
 
-``model.onnx`` is plain ONNX (opset 17) for any runtime; ``model.xml`` + ``model.bin`` is the OpenVINO IR
-whose W1/A1 thresholds are FakeQuantize(levels=2) wherever they compile to BinaryConvolution on this
-CPU (bnn.deploy.openvino_graph.binary_model). The float twin (every layer real, the same architecture)
+``model.onnx`` is plain ONNX (opset 17, dynamic batch) for any runtime; ``model.xml`` + ``model.bin`` is
+the OpenVINO IR whose W1/A1 thresholds are FakeQuantize(levels=2) wherever they compile to
+BinaryConvolution on this CPU (bnn.deploy.openvino_graph.binary_model). The IR's batch is 1, because
+BinaryConvolution compiles for static shapes only; ``model.reshape([B, C, H, W])`` before compiling
+sets another. The float twin (every layer real, the same architecture)
 is only a latency baseline and goes to a scratch folder.
 """
 
@@ -55,6 +57,7 @@ def export_model(model: nn.Module, in_shape: tuple[int, ...], out_dir: str | Pat
     twin, records = deploy_twin(model, in_shape)
     onnx_path = export_onnx(twin, records, in_shape, Path(out_dir) / ONNX_NAME)
     graph, compiled, note = binary_model(onnx_path, records, in_shape, threads, batches)
+    graph.reshape([1, *in_shape])  # BinaryConvolution compiles for static shapes only: batch 1 unless reshaped
     ir_path = save_ir(graph, Path(out_dir) / IR_NAME)
     floating = float_model(model)
     float_twin, float_records = deploy_twin(floating, in_shape)
