@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from bnn.errors import BnnError
 from bnn.report.figures import colors, panels, save
+
+TIMES = FuncFormatter(lambda value, _: f"{value:g}x")
 
 RUN = ["dataset", "model", "method", "seed"]
 GROUP = ["dataset", "model", "method"]
@@ -69,14 +73,18 @@ def speedup_figure(accuracy: pd.DataFrame, inference: pd.DataFrame, out_path: st
     fig, axes = panels(len(groups), 3, 5.0, 4.0)
     for ax, (dataset, model) in zip(axes, groups):
         for row in points[(points["dataset"] == dataset) & (points["model"] == model)].itertuples():
-            ax.scatter(row.speedup, row.top1, s=50, label=row.method, linewidths=1.5,
-                       facecolors=palette[row.method] if row.kernel else "none", edgecolors=palette[row.method])
-            ax.annotate(row.method, (row.speedup, row.top1), fontsize=7, xytext=(4, 3), textcoords="offset points")
+            ax.scatter(row.speedup, row.top1, s=50, linewidths=1.5, edgecolors=palette[row.method],
+                       facecolors=palette[row.method] if row.kernel else "none")
         ax.axvline(1.0, color="0.5", linestyle=":", linewidth=1)
-        ax.set_xscale("log")
+        if points["speedup"].max() > 10 * points["speedup"].min():
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
+        ax.xaxis.set_major_formatter(TIMES)
         ax.set_title(f"{dataset} / {model}", fontsize=10)
         ax.set_xlabel(f"speed-up of {BINARY} over {REFERENCE} (batch {batch}, {threads} threads)", fontsize=8)
         ax.set_ylabel("test top-1 accuracy (%)")
         ax.grid(alpha=0.3, which="both")
+    handles = [plt.Line2D([], [], color=color, marker="o", linestyle="", label=method) for method, color in palette.items()]
+    fig.legend(handles=handles, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.suptitle("Accuracy vs measured inference speed-up (hollow: no binary kernel ran)", fontsize=11)
     save(fig, out_path)
