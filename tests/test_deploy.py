@@ -14,6 +14,7 @@ moves every image's logits far beyond that.
 from __future__ import annotations
 
 import numpy as np
+import onnx
 import pytest
 import torch
 from torch import nn
@@ -93,7 +94,8 @@ def close(logits: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
 
 
 def check_deployed(model: nn.Module, in_shape, tmp_path) -> dict:
-    """Export ``model``, run the IR and the ONNX file on a random batch, compare with PyTorch eval."""
+    """Export ``model``, run the IR and the ONNX file (standard ops only, opset 17) on a random batch, compare
+    with PyTorch eval."""
     deployed = export_model(model, in_shape, tmp_path, tmp_path, threads=1, batches=(BATCH,))
     x = torch.randn(BATCH, *in_shape, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
@@ -104,6 +106,8 @@ def check_deployed(model: nn.Module, in_shape, tmp_path) -> dict:
     for name, logits in outputs.items():
         logits_close, top1_same = close(logits, reference)
         assert logits_close >= 0.9 and top1_same >= 0.9, f"{name}: {logits_close:.0%} close, {top1_same:.0%} same top-1"
+    graph = onnx.load(str(deployed.onnx))
+    assert {node.domain for node in graph.graph.node} <= {""} and [o.version for o in graph.opset_import] == [17]
     nodes, layers = census(compiled, deployed.records)
     return {"deployed": deployed, "nodes": nodes, "layers": layers}
 
@@ -187,5 +191,34 @@ def test_binary_weights_that_are_not_two_valued_cannot_be_mapped():
     model = model_with_states("convnet", {"channels": [8, 16, 16]}, (1, 8, 8), {"sign_zero": "zero"})
     with torch.no_grad():
         model.features[3].weight[0, 0, 0, 0] = 0.0
-    with pytest.raises(BnnError, match=r"^deploy: layer features\.3 has binary weights that are not ±scale"):
+    with pytest.raises(BnnError, match=r"^deploy: layer features\.3 has binary weights that are not two-valued: 1 are 0 "):
         deploy_twin(model, (1, 8, 8))
+
+
+class Fan(nn.Module):
+    """Six W1/A1 convs reading one tensor: more than the five distinct FakeQuantize constants the graph gives."""
+
+    def __init__(self):
+        super().__init__()
+        from bnn.nn import BinaryConv2d
+
+        self.stem = BinaryConv2d(1, 8, 3, padding=1)
+        self.bn = nn.BatchNorm2d(8)
+        self.branches = nn.ModuleList(BinaryConv2d(8, 8, 3, padding=1, bias=False) for _ in range(6))
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+
+    def forward(self, x):
+        x = self.bn(self.stem(x))
+        return self.head(sum(branch(x) for branch in self.branches))
+
+
+def test_layers_that_do_not_compile_to_the_binary_kernel_are_recorded_and_stay_exact(tmp_path):
+    """Two thresholds OpenVINO merges cannot feed a BinaryConvolution each: those layers keep their exact float
+    threshold, the record says which, and the logits still match PyTorch (no 1-bit FakeQuantize left unconverted)."""
+    if not HAS_KERNEL:
+        pytest.skip("this CPU has no OpenVINO binary kernel (needs x86 AVX2 and OpenVINO's BIN capability)")
+    model = Fan()
+    set_layer_states(model, [[False, False]] + [[True, True]] * 6)
+    result = check_deployed(realistic(model), (1, 8, 8), tmp_path)
+    assert list(result["layers"].values()) == [True] * 4 + [False] * 2
+    assert result["nodes"] == 4 and result["deployed"].layer_counts()["binary_layers_compiled"] == 4

@@ -69,8 +69,11 @@ class DeployLayer(nn.Module):
     def binary_kernel(self, layer: BinaryLayer, record: LayerRecord, bias: torch.Tensor | None) -> None:
         split = split_weight(layer)
         if split is None:
-            raise BnnError(f"deploy: layer {record.name} has binary weights that are not ±scale per output "
-                           "channel (METHODS.md §0.3); deploy a checkpoint that passes bnn evaluate's binary check")
+            zeros = int((layer.effective_weight() == 0).sum())
+            why = (f"{zeros} are 0 (sign_zero: zero of a latent weight of exactly 0), a value a binary kernel lacks"
+                   if zeros else "they are not ±scale per output channel (METHODS.md §0.3)")
+            raise BnnError(f"deploy: layer {record.name} has binary weights that are not two-valued: {why}; deploy a "
+                           "checkpoint that passes bnn evaluate's binary check")
         positive, scale = split
         signs = torch.where(positive, 1.0, -1.0)
         if record.op == "linear":
