@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 
 import torch
 
@@ -50,7 +51,15 @@ def binary_model(name: str) -> torch.nn.Module:
     return model.eval()
 
 
-def run(names: list[str], batches: list[int], threads: list[int], repeats: int, backends: tuple[str, ...]) -> list[dict]:
+def wait_for_quiet(limit: float | None, patience_s: float) -> None:
+    """Wait (at most ``patience_s``) until the 1-minute load average is below ``limit`` (None: do not wait)."""
+    deadline = time.monotonic() + patience_s
+    while limit is not None and os.getloadavg()[0] >= limit and time.monotonic() < deadline:
+        time.sleep(5)
+
+
+def run(names: list[str], batches: list[int], threads: list[int], repeats: int, backends: tuple[str, ...],
+        quiet: tuple[float | None, float] = (None, 0.0)) -> list[dict]:
     records = []
     for name in names:
         in_shape = CASES[name][1]
@@ -58,6 +67,7 @@ def run(names: list[str], batches: list[int], threads: list[int], repeats: int, 
             deployed = export_model(binary_model(name), in_shape, scratch, scratch, max(threads), tuple(batches))
             for batch in batches:
                 for count in threads:
+                    wait_for_quiet(*quiet)
                     load = os.getloadavg()[0]
                     case = measure_case(deployed, batch, count, repeats, backends)
                     ratio = speedup(case["latency_ms"])
@@ -91,9 +101,13 @@ def main() -> None:
     parser.add_argument("--backend", action="append", choices=BACKENDS, help="backends (default: all five)")
     parser.add_argument("--repeats", type=int, default=30, help="timed calls per backend (at most ~20 s each)")
     parser.add_argument("--json", action="store_true", help="print the records as JSON instead of a table")
+    parser.add_argument("--wait-load", type=float, help="before each case, wait until the 1-minute load average "
+                        "is below this (a shared machine's other jobs slow multi-threaded PyTorch most)")
+    parser.add_argument("--patience", type=float, default=600.0, help="longest wait per case for --wait-load (s)")
     args = parser.parse_args()
     backends = tuple(args.backend or BACKENDS)
-    records = run(args.arch or list(CASES), args.batch or [1, 64], args.threads or [1, 2], args.repeats, backends)
+    records = run(args.arch or list(CASES), args.batch or [1, 64], args.threads or [1, 2], args.repeats, backends,
+                  (args.wait_load, args.patience))
     if args.json:
         print(json.dumps({"cpu": cpu_record(), "records": records}, indent=1))
     else:
