@@ -102,8 +102,9 @@ def render(record: dict) -> str:
         lines.append(f"Speed-up of {BINARY} over {REFERENCE}: {record['speedup']:.2f}x")
     if record["weight_only_layers"]:
         lines.append(f"{record['weight_only_layers']} W1/A32 layers run as float convs with ±scale weights (no kernel gain)")
-    if record["binary_layers"] and not record["binary_kernel"]:
-        lines.append(f"No binary kernel ran on this CPU ({record['cpu_model']}; flags: {record['cpu_flags'] or 'none'})")
+    if record["binary_layers_compiled"] < record["binary_layers"]:
+        lines.append(f"Not every W1/A1 layer ran on the binary kernel on this CPU ({record['cpu_model']}; flags: "
+                     f"{record['cpu_flags'] or 'none'}; OpenVINO: {record['openvino_capabilities']})")
     if record["note"]:
         lines.append(record["note"])
     return "\n".join(lines)

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from bnn.deploy.artifacts import Deployed
-from bnn.deploy.cpu import cpu_record
+from bnn.deploy.cpu import binary_kernel_expected, cpu_record
 from bnn.deploy.verify import VERIFIED
 from bnn.errors import BnnError
 from bnn.io import atomic_path
@@ -56,8 +56,9 @@ def notes(backend: str, counts: dict, case: dict, deployed: Deployed, sign_zero:
     if backend == "openvino-binary" and counts["binary_layers"]:
         done = sum(case["compiled"].values())
         if done < counts["binary_layers"]:
+            why = "" if binary_kernel_expected() else " (no AVX2, or OpenVINO reports no BIN capability)"
             parts.append(f"{'no' if done == 0 else 'partial'} binary kernel: {done} of {counts['binary_layers']} "
-                         "W1/A1 layers compiled to BinaryConvolution on this CPU")
+                         f"W1/A1 layers compiled to BinaryConvolution on this CPU{why}")
         parts += [deployed.note] if deployed.note else []
     if backend == "onnxruntime" and counts["binary_layers"]:
         parts.append("W1/A1 layers run as float convs on 0/1 inputs (no binary kernel)")
