@@ -10,18 +10,8 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
-from bnn.errors import BnnError
 
 AMP = {"none": None, "bf16": torch.bfloat16}
-
-
-def check(spec: dict, key: str = "spec") -> None:
-    """One-line errors for bad speed options (also run by the plan at config time)."""
-    if spec.get("amp", "none") not in AMP:
-        raise BnnError(f"{key}.amp: {spec['amp']!r} must be one of {', '.join(AMP)}")
-    for option in ("channels_last", "compile"):
-        if not isinstance(spec.get(option, False), bool):
-            raise BnnError(f"{key}.{option}: {spec[option]!r} must be true or false")
 
 
 class Accelerated(nn.Module):
@@ -44,10 +34,8 @@ class Accelerated(nn.Module):
             return self.model(x).float()
 
 
-def accelerate(model: nn.Module, spec: dict, device: torch.device) -> nn.Module:
+def accelerate(model: nn.Module, spec, device: torch.device) -> nn.Module:
     """The module the training loop calls: ``model`` itself when no speed option is set."""
-    check(spec)
-    options = {k: spec[k] for k in ("amp", "channels_last", "compile") if k in spec}
-    if not any(v not in ("none", False) for v in options.values()):
+    if spec.amp == "none" and not spec.channels_last and not spec.compile:
         return model
-    return Accelerated(model, device, **options)
+    return Accelerated(model, device, spec.amp, spec.channels_last, spec.compile)

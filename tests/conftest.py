@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from bnn.data import prepare
+from bnn.spec import StageSpec
 
 REPO = Path(__file__).resolve().parents[1]
 # tiny models and 2 epochs, shared by the workflow overlays of the tests
@@ -61,9 +62,10 @@ def digits_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def stage_spec(digits_dir):
-    """A small resolved stage spec on the prepared digits; keyword overrides replace top-level keys."""
+    """A small resolved stage spec (bnn.spec.StageSpec) on the prepared digits; keyword overrides replace top-level
+    keys of its mapping (``spec.yaml`` form)."""
 
-    def make(**overrides) -> dict:
+    def make(**overrides) -> StageSpec:
         spec = {
             "run": {"dataset": "digits", "model": "mlp", "method": "test", "seed": 0, "stage": "train"},
             "seed": 0,
@@ -77,11 +79,11 @@ def stage_spec(digits_dir):
             "threads": 1,
             "optimizer": {"name": "adam", "lr": 0.003},
             "lr_schedule": {"name": "cosine"},
-            "loss": {"name": "ce"},
+            "loss": {"ce": 1.0},
             "binary": {"weight_estimator": "clipped_ste", "act_estimator": "clipped_ste", "scaling": "none"},
             "schedule": {"weights": "real", "acts": "real", "layers": "inner"},
         }
         spec.update(overrides)
-        return spec
+        return StageSpec.parse(spec)
 
     return make

@@ -6,12 +6,13 @@ import torch
 from bnn.accel import Accelerated, accelerate
 from bnn.errors import BnnError
 from bnn.models import build
+from bnn.spec import Settings
 from bnn.train import run_stage
 
 
 def test_no_option_is_the_plain_model():
     model = build("mlp", 10, (1, 8, 8), hidden=[8])
-    assert accelerate(model, {"amp": "none", "channels_last": False}, torch.device("cpu")) is model
+    assert accelerate(model, Settings(), torch.device("cpu")) is model
 
 
 def test_bf16_autocast_and_channels_last_forward_on_cpu():
