@@ -5,10 +5,9 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from matplotlib.ticker import FuncFormatter
 
 from bnn import layout
-from bnn.report.plotting import colors, marker_handle, save, subplots
+from bnn.report.plotting import colors, formatter, marker_handle, save, subplots
 from bnn.report.registry import Figure, register_figure
 
 
@@ -27,8 +26,8 @@ def draw(files: list[str], path: str) -> None:
                            s=40, edgecolors="black", linewidths=0.4)
     if table["model_kib"].max() > 10 * table["model_kib"].min():
         ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-        ax.xaxis.set_minor_formatter(FuncFormatter(  # label 2x and 5x between the decades, not every minor tick
+        ax.xaxis.set_major_formatter(formatter(lambda value, _: f"{value:g}"))
+        ax.xaxis.set_minor_formatter(formatter(  # label 2x and 5x between the decades, not every minor tick
             lambda value, _: f"{value:g}" if round(value / 10 ** math.floor(math.log10(value))) in (2, 5) else ""))
     handles = [marker_handle(palette[m], "o", m) for m in methods]
     handles += [marker_handle("0.3", markers[g % len(markers)], f"{d} / {m}") for g, (d, m) in enumerate(groups)]
