@@ -1,3 +1,4 @@
+import copy
 import os
 import subprocess
 import sys
@@ -29,6 +30,16 @@ def snakemake(workdir: Path, *args: str, configfile: Path | None = None,
         [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
          "--configfile", str(configfile or workdir / "tiny.yaml"), *args],
         capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=timeout)
+
+
+def changed(config: dict, path: list, value) -> dict:
+    """A deep copy of ``config`` with the entry at ``path`` (keys and list indices) set to ``value``."""
+    config = copy.deepcopy(config)
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return config
 
 
 def without_timing(table_path: Path):

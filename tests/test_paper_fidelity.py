@@ -2,8 +2,6 @@
 §0.4, §2.2), the default recipes' binarization (§0.1, §4.1), unknown config keys at every level, and a binary
 optimizer paired with an estimator whose gradient is not the identity (§2)."""
 
-import copy
-
 import pytest
 import torch
 from torch import nn
@@ -13,6 +11,7 @@ from bnn.nn import BinaryLinear
 from bnn.optim import Optimizers
 from bnn.plan import Plan
 from bnn.spec import Component
+from conftest import changed
 
 
 def split_with_latent(latent: dict, lr: float = 0.5) -> tuple[nn.Module, Optimizers]:
@@ -75,15 +74,6 @@ def test_default_recipes_binarize_as_the_papers(default_config):
     assert plan.final_stage("digits", "convnet", "sdbnn", 0).spec.binary.sign_zero == "zero"
     latent = plan.final_stage("digits", "mlp", "sgd-latent", 0).spec.optimizer.options["binary"]["latent"]
     assert latent == {"init": "zeros", "clip": 1.0}  # SGDAT's code (§0.4, §2.2)
-
-
-def changed(config: dict, path: list, value) -> dict:
-    config = copy.deepcopy(config)
-    node = config
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return config
 
 
 @pytest.mark.parametrize("path,value,message", [

@@ -4,6 +4,7 @@ import pytest
 
 from bnn.errors import BnnError
 from bnn.config import merge
+from conftest import changed
 from bnn.plan import Plan
 from bnn.report.targets import figure_inputs, figure_names
 
@@ -48,15 +49,6 @@ def test_merge_replaces_a_renamed_component():
     assert merge(base, {"optimizer": {"lr": 0.1}})["optimizer"]["betas"] == [0.9, 0.99]
 
 
-def broken(config: dict, path: list, value) -> dict:
-    config = copy.deepcopy(config)
-    node = config
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return config
-
-
 @pytest.mark.parametrize("path,value,message", [
     (["methods"], ["float", "binnary"], r"methods: unknown recipe 'binnary' \(did you mean 'binary'\?\)"),
     (["models"], ["mlp", "resnet"], r"models: 'resnet' has no entry in model_specs"),
@@ -81,10 +73,10 @@ def broken(config: dict, path: list, value) -> dict:
 ])
 def test_bad_config_fails_with_one_line_naming_the_key(default_config, path, value, message):
     if message is None:  # a valid variation, as a control: the checks do not reject good configs
-        Plan(broken(default_config, path, value))
+        Plan(changed(default_config, path, value))
         return
     with pytest.raises(BnnError, match=message) as info:
-        Plan(broken(default_config, path, value))
+        Plan(changed(default_config, path, value))
     assert "\n" not in str(info.value)
 
 
@@ -115,7 +107,7 @@ def test_sensitivity_recipe_expands_per_layer_and_feeds_ascend(default_config):
 ])
 def test_bad_sensitivity_configs(default_config, path, value, message):
     with pytest.raises(BnnError, match=message):
-        Plan(broken(default_config, path, value))
+        Plan(changed(default_config, path, value))
 
 
 def test_figures_follow_the_recipes_in_the_config(default_config):
