@@ -15,13 +15,14 @@ from torch import nn
 
 from bnn import checkpoint, resume
 from bnn.accel import accelerate
+from bnn.callbacks import find_callbacks
 from bnn.data import TensorLoader, make_loader, read_meta  # TensorLoader: the loaders' interface
 from bnn.data.augment import Augment
 from bnn.distributed import Ranks
 from bnn.errors import BnnError
 from bnn.io import save_torch, write_csv, write_yaml
 from bnn.losses import build_loss
-from bnn.nn import binary_layers, layer_states, set_layer_states, set_progress
+from bnn.nn import binary_layers, layer_states, set_layer_states
 from bnn.optim import Optimizers
 from bnn.schedule import Schedule
 from bnn.stage_model import build_model
@@ -137,7 +138,8 @@ def run_stage(spec: dict, run_dir: str | Path) -> dict:
         t0 = time.perf_counter()
         states = schedule.states(epoch, n_layers)
         set_layer_states(model, states)
-        set_progress(model, epoch, epochs)
+        for part in find_callbacks(model):
+            part.on_epoch_start(epoch, epochs)
         train.set_epoch(epoch)
         optimizers.start_epoch()
         lr = optimizers.lr()
