@@ -1,6 +1,8 @@
 """Speed options of a stage (issue 5, GPU path): ``amp: bf16`` (forward under ``torch.autocast`` in
-bfloat16; works on CPU and CUDA, no loss scaling needed), ``channels_last: true`` (NHWC weights and
-inputs for convolutions on tensor cores) and ``compile: true`` (``torch.compile`` of the forward).
+bfloat16; works on CPU and CUDA, no loss scaling needed), ``amp: binary_bf16`` (only the products of
+layers whose weights and activations are both binary run in bfloat16, where their ±1 operands are
+exact; everything else stays float32), ``channels_last: true`` (NHWC weights and inputs for
+convolutions on tensor cores) and ``compile: true`` (``torch.compile`` of the forward).
 The wrapper only runs the forward; parameters, optimizers and checkpoints stay on the plain model."""
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import torch
 from torch import nn
 
 from bnn.errors import BnnError
+from bnn.nn import binary_layers
 
-AMP = {"none": None, "bf16": torch.bfloat16}
+AMP = {"none": None, "bf16": torch.bfloat16, "binary_bf16": None}  # autocast dtype of the whole forward
+BINARY_AMP = {"binary_bf16": torch.bfloat16}  # product dtype of the binary layers (bnn.nn.BinaryLayer.binary_dtype)
 
 
 def check(spec: dict, key: str = "spec") -> None:
@@ -47,7 +51,9 @@ class Accelerated(nn.Module):
 def accelerate(model: nn.Module, spec: dict, device: torch.device) -> nn.Module:
     """The module the training loop calls: ``model`` itself when no speed option is set."""
     check(spec)
+    for layer in binary_layers(model):
+        layer.binary_dtype = BINARY_AMP.get(spec.get("amp", "none"))
     options = {k: spec[k] for k in ("amp", "channels_last", "compile") if k in spec}
-    if not any(v not in ("none", False) for v in options.values()):
+    if not any(v not in ("none", "binary_bf16", False) for v in options.values()):
         return model
     return Accelerated(model, device, **options)
