@@ -23,7 +23,7 @@ from bnn.schedule import Schedule
 
 SPEED_KEYS = ("threads", "workers", "compile", "progress")  # how fast a stage runs, not what it computes
 SIGN_ZERO = ("plus", "zero")
-AMP = ("none", "bf16")
+AMP = ("none", "bf16", "binary_bf16")
 DEVICE_HELP = "cpu, cuda, cuda:N or auto"
 
 
