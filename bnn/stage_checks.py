@@ -52,15 +52,17 @@ def check_distributed(settings: Settings, key: str) -> None:
 
 def surrogate_gradient_is_identity(binary: BinarySpec) -> bool:
     """Whether a ±1 weight's gradient passes the estimator and scaling unchanged (METHODS.md §2 assumes the
-    identity STE): probed on a binary layer with these options, weights ±1, in training mode."""
-    probe = BinaryLinear(3, 2, bias=False)
-    probe.configure(**binary.layer_options())
-    probe.set_binary(True, False)
-    with torch.no_grad():
-        probe.weight.copy_(torch.tensor([[1.0, -1.0, 1.0], [-1.0, -1.0, 1.0]]))
-    upstream = torch.tensor([[0.5, -2.0, 1.5], [3.0, 0.25, -1.0]])
-    (probe.effective_weight() * upstream).sum().backward()
-    return torch.equal(probe.weight.grad, upstream)
+    identity STE): probed on a binary layer with these options, weights ±1, in training mode. The probe draws
+    from a forked generator (its init, a stochastic sign), so checking a stage never changes its random numbers."""
+    with torch.random.fork_rng(devices=[]):
+        probe = BinaryLinear(3, 2, bias=False)
+        probe.configure(**binary.layer_options())
+        probe.set_binary(True, False)
+        with torch.no_grad():
+            probe.weight.copy_(torch.tensor([[1.0, -1.0, 1.0], [-1.0, -1.0, 1.0]]))
+        upstream = torch.tensor([[0.5, -2.0, 1.5], [3.0, 0.25, -1.0]])
+        (probe.effective_weight() * upstream).sum().backward()
+        return torch.equal(probe.weight.grad, upstream)
 
 
 def check_binary_optimizer(settings: Settings, key: str) -> None:

@@ -108,3 +108,13 @@ def test_a_binary_optimizer_refuses_a_non_identity_gradient_unless_allowed(defau
                                                ("hysteresis", "none")])
 def test_a_binary_optimizer_accepts_identity_gradients(default_config, estimator, scaling):
     Plan(changed(default_config, ["recipes", "sgdat", "binary"], {"weight_estimator": estimator, "scaling": scaling}))
+
+
+def test_checking_a_stage_draws_no_random_number(default_config):
+    """The plan and bnn train check a stage before it trains; the check must not move the global generator,
+    or the stage's initial weights would depend on which checks ran (a stochastic estimator probed too)."""
+    config = changed(default_config, ["recipes", "sgdat", "binary"], {"weight_estimator": "stochastic"})
+    torch.manual_seed(3)
+    before = torch.random.get_rng_state()
+    Plan(config)
+    assert torch.equal(torch.random.get_rng_state(), before)
