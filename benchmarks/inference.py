@@ -27,6 +27,7 @@ from bnn.deploy.cpu import cpu_record
 from bnn.deploy.measure import BACKENDS, measure_case, speedup
 from bnn.nn import binary_layers, set_layer_states
 from bnn.schedule import Schedule
+from bnn.spec import BinarySpec, ModelSpec
 from bnn.stage_model import build_model
 
 BINARY = {"scaling": "channel_mean"}
@@ -35,9 +36,14 @@ CASES = {  # name -> model spec, input shape, classes, binary options
     "resnet18_cifar": ({"arch": "resnet18_cifar"}, (3, 32, 32), 10, BINARY),
     "resnet20_bireal": ({"arch": "resnet20_bireal"}, (3, 32, 32), 10, BINARY),
     "resnet18_bireal": ({"arch": "resnet18_bireal"}, (3, 224, 224), 1000, BINARY),
-    # sign(0) = +1: random init leaves an exactly-zero weight among ReActNet-A's 9.4M weights of a 1024-channel 3x3 conv,
-    # which sign_zero: zero would make a third value (bnn deploy refuses such a layer)
-    "reactnet_a": ({"arch": "reactnet_a"}, (3, 224, 224), 1000, {"scaling": "channel_mean", "act_estimator": "approx_sign"}),
+    # sign(0) = +1: random init leaves an exactly-zero weight among the 9.4M weights of ReActNet-A's 1024-channel
+    # 3x3 convs, which sign_zero: zero would make a third value (bnn deploy refuses such a layer)
+    "reactnet_a": (
+        {"arch": "reactnet_a"},
+        (3, 224, 224),
+        1000,
+        {"scaling": "channel_mean", "act_estimator": "approx_sign"},
+    ),
 }
 
 
@@ -45,7 +51,7 @@ def binary_model(name: str) -> torch.nn.Module:
     """The architecture with random weights, inner layers W1/A1 (the default schedule's ``layers: inner``)."""
     spec, in_shape, classes, binary = CASES[name]
     torch.manual_seed(0)
-    model = build_model(spec, classes, in_shape, binary)
+    model = build_model(ModelSpec.parse(spec, "model"), classes, in_shape, BinarySpec.parse(binary, "binary"))
     schedule = Schedule.parse({"weights": "binary", "acts": "binary", "layers": "inner"})
     set_layer_states(model, schedule.states(0, len(binary_layers(model))))
     return model.eval()
@@ -58,8 +64,14 @@ def wait_for_quiet(limit: float | None, patience_s: float) -> None:
         time.sleep(5)
 
 
-def run(names: list[str], batches: list[int], threads: list[int], repeats: int, backends: tuple[str, ...],
-        quiet: tuple[float | None, float] = (None, 0.0)) -> list[dict]:
+def run(
+    names: list[str],
+    batches: list[int],
+    threads: list[int],
+    repeats: int,
+    backends: tuple[str, ...],
+    quiet: tuple[float | None, float] = (None, 0.0),
+) -> list[dict]:
     records = []
     for name in names:
         in_shape = CASES[name][1]
@@ -71,24 +83,40 @@ def run(names: list[str], batches: list[int], threads: list[int], repeats: int, 
                     load = os.getloadavg()[0]
                     case = measure_case(deployed, batch, count, repeats, backends)
                     ratio = speedup(case["latency_ms"])
-                    records.append({"arch": name, "in_shape": list(in_shape), "batch": batch, "threads": count,
-                                    "latency_ms": {k: round(v, 3) for k, v in case["latency_ms"].items()},
-                                    "speedup": None if ratio is None else round(ratio, 2),
-                                    "binary_convolutions": case["binary_convolutions"],
-                                    **deployed.layer_counts(), "load": round((load + os.getloadavg()[0]) / 2, 2)})
-                    print(f"# {name} batch {batch} threads {count}: {records[-1]['latency_ms']}", file=sys.stderr,
-                          flush=True)
+                    records.append(
+                        {
+                            "arch": name,
+                            "in_shape": list(in_shape),
+                            "batch": batch,
+                            "threads": count,
+                            "latency_ms": {k: round(v, 3) for k, v in case["latency_ms"].items()},
+                            "speedup": None if ratio is None else round(ratio, 2),
+                            "binary_convolutions": case["binary_convolutions"],
+                            **deployed.layer_counts(),
+                            "load": round((load + os.getloadavg()[0]) / 2, 2),
+                        }
+                    )
+                    print(
+                        f"# {name} batch {batch} threads {count}: {records[-1]['latency_ms']}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
     return records
 
 
 def table(records: list[dict], backends: tuple[str, ...]) -> str:
-    head = ["arch", "batch", "threads", *(f"{b} ms" for b in backends), "speed-up", "BinaryConvolution / W1/A1",
-            "load"]
+    head = ["arch", "batch", "threads", *(f"{b} ms" for b in backends), "speed-up", "BinaryConvolution / W1/A1", "load"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * 3 + " ---: |" * (len(backends) + 3)]
     for r in records:
-        cells = [r["arch"], str(r["batch"]), str(r["threads"]), *(f"{r['latency_ms'][b]:.3f}" for b in backends),
-                 "" if r["speedup"] is None else f"**{r['speedup']:.1f}x**",
-                 f"{r['binary_convolutions']} / {r['binary_layers']}", f"{r['load']:.1f}"]
+        cells = [
+            r["arch"],
+            str(r["batch"]),
+            str(r["threads"]),
+            *(f"{r['latency_ms'][b]:.3f}" for b in backends),
+            "" if r["speedup"] is None else f"**{r['speedup']:.1f}x**",
+            f"{r['binary_convolutions']} / {r['binary_layers']}",
+            f"{r['load']:.1f}",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -101,13 +129,23 @@ def main() -> None:
     parser.add_argument("--backend", action="append", choices=BACKENDS, help="backends (default: all five)")
     parser.add_argument("--repeats", type=int, default=30, help="timed calls per backend (at most ~20 s each)")
     parser.add_argument("--json", action="store_true", help="print the records as JSON instead of a table")
-    parser.add_argument("--wait-load", type=float, help="before each case, wait until the 1-minute load average "
-                        "is below this (a shared machine's other jobs slow multi-threaded PyTorch most)")
+    parser.add_argument(
+        "--wait-load",
+        type=float,
+        help="before each case, wait until the 1-minute load average "
+        "is below this (a shared machine's other jobs slow multi-threaded PyTorch most)",
+    )
     parser.add_argument("--patience", type=float, default=600.0, help="longest wait per case for --wait-load (s)")
     args = parser.parse_args()
     backends = tuple(args.backend or BACKENDS)
-    records = run(args.arch or list(CASES), args.batch or [1, 64], args.threads or [1, 2], args.repeats, backends,
-                  (args.wait_load, args.patience))
+    records = run(
+        args.arch or list(CASES),
+        args.batch or [1, 64],
+        args.threads or [1, 2],
+        args.repeats,
+        backends,
+        (args.wait_load, args.patience),
+    )
     if args.json:
         print(json.dumps({"cpu": cpu_record(), "records": records}, indent=1))
     else:

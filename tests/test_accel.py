@@ -6,12 +6,14 @@ import torch
 from bnn.accel import Accelerated, accelerate
 from bnn.errors import BnnError
 from bnn.models import build
+from bnn.nn import binary_layers
+from bnn.spec import Settings
 from bnn.train import run_stage
 
 
 def test_no_option_is_the_plain_model():
     model = build("mlp", 10, (1, 8, 8), hidden=[8])
-    assert accelerate(model, {"amp": "none", "channels_last": False}, torch.device("cpu")) is model
+    assert accelerate(model, Settings(), torch.device("cpu")) is model
 
 
 def test_bf16_autocast_and_channels_last_forward_on_cpu():
@@ -26,8 +28,17 @@ def test_bf16_autocast_and_channels_last_forward_on_cpu():
     assert next(p for p in model.parameters() if p.dim() == 4).is_contiguous(memory_format=torch.channels_last)
 
 
-def test_binary_stage_trains_under_bf16(stage_spec, tmp_path):
-    spec = stage_spec(epochs=1, amp="bf16", channels_last=True,
+def test_binary_bf16_sets_the_product_dtype_of_binary_layers_only():
+    model = build("mlp", 10, (1, 8, 8), hidden=[8])
+    assert accelerate(model, Settings(amp="binary_bf16"), torch.device("cpu")) is model
+    assert {layer.binary_dtype for layer in binary_layers(model)} == {torch.bfloat16}
+    accelerate(model, Settings(), torch.device("cpu"))
+    assert {layer.binary_dtype for layer in binary_layers(model)} == {None}
+
+
+@pytest.mark.parametrize("amp", ["bf16", "binary_bf16"])
+def test_binary_stage_trains_under_bf16(stage_spec, tmp_path, amp):
+    spec = stage_spec(epochs=1, amp=amp, channels_last=True,
                       schedule={"weights": "binary", "acts": "binary", "layers": "inner"})
     result = run_stage(spec, tmp_path / "run")
     assert float(result["final"]["train_loss"]) > 0
@@ -48,5 +59,5 @@ def test_plan_checks_speed_options(default_config):
 
     config = copy.deepcopy(default_config)
     config["train"]["amp"] = "fp16"
-    with pytest.raises(BnnError, match=r"^train.amp: 'fp16' must be one of none, bf16"):
+    with pytest.raises(BnnError, match=r"^train.amp: 'fp16' must be one of none, bf16, binary_bf16"):
         Plan(config)

@@ -26,6 +26,7 @@ from bnn.deploy.openvino_graph import census, compile_cpu
 from bnn.deploy.twin import deploy_twin
 from bnn.errors import BnnError
 from bnn.nn import LearnableBias, SDBinaryConv2d, binary_layers, set_layer_states
+from bnn.spec import BinarySpec, ModelSpec
 from bnn.stage_model import build_model
 
 BATCH = 8
@@ -71,7 +72,9 @@ def realistic(model: nn.Module, seed: int = 0) -> nn.Module:
                     module.weight.uniform_(0.5, 1.5, generator=generator)
                     module.bias.normal_(0.0, 0.2, generator=generator)
             elif isinstance(module, (LearnableBias, SDBinaryConv2d)):
-                (module.bias if isinstance(module, LearnableBias) else module.alpha).normal_(0.0, 0.3, generator=generator)
+                (module.bias if isinstance(module, LearnableBias) else module.alpha).normal_(
+                    0.0, 0.3, generator=generator
+                )
             elif isinstance(module, nn.PReLU):
                 module.weight.uniform_(0.1, 0.4, generator=generator)
     return model.eval()
@@ -79,7 +82,12 @@ def realistic(model: nn.Module, seed: int = 0) -> nn.Module:
 
 def model_with_states(arch, options, in_shape, binary=None, states=None, seed=0) -> nn.Module:
     torch.manual_seed(seed)
-    model = build_model({"arch": arch, **options}, 10, in_shape, binary or {"scaling": "channel_mean"})
+    model = build_model(
+        ModelSpec.parse({"arch": arch, **options}, "model"),
+        10,
+        in_shape,
+        BinarySpec.parse(binary or {"scaling": "channel_mean"}, "binary"),
+    )
     layers = binary_layers(model)
     if layers:
         set_layer_states(model, states or [[False, False]] + [[True, True]] * (len(layers) - 2) + [[False, False]])
@@ -101,8 +109,10 @@ def check_deployed(model: nn.Module, in_shape, tmp_path) -> dict:
     with torch.no_grad():
         reference = model(x).numpy()
     compiled = compile_cpu(deployed.ir, in_shape, BATCH, 1)
-    outputs = {"openvino": compiled(x.numpy())[0],
-               "onnxruntime": onnxruntime_session(deployed.onnx, 1).run(None, {"images": x.numpy()})[0]}
+    outputs = {
+        "openvino": compiled(x.numpy())[0],
+        "onnxruntime": onnxruntime_session(deployed.onnx, 1).run(None, {"images": x.numpy()})[0],
+    }
     for name, logits in outputs.items():
         logits_close, top1_same = close(logits, reference)
         assert logits_close >= 0.9 and top1_same >= 0.9, f"{name}: {logits_close:.0%} close, {top1_same:.0%} same top-1"
@@ -191,7 +201,9 @@ def test_binary_weights_that_are_not_two_valued_cannot_be_mapped():
     model = model_with_states("convnet", {"channels": [8, 16, 16]}, (1, 8, 8), {"sign_zero": "zero"})
     with torch.no_grad():
         model.features[3].weight[0, 0, 0, 0] = 0.0
-    with pytest.raises(BnnError, match=r"^deploy: layer features\.3 has binary weights that are not two-valued: 1 are 0 "):
+    with pytest.raises(
+        BnnError, match=r"^deploy: layer features\.3 has binary weights that are not two-valued: 1 are 0 "
+    ):
         deploy_twin(model, (1, 8, 8))
 
 

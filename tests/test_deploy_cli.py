@@ -21,20 +21,43 @@ HAS_KERNEL = binary_kernel_expected()
 def deployed_run(stage_spec, tmp_path_factory):
     """A 1-epoch W1/A1 convnet on digits, deployed at batches 1 and 4 with one thread."""
     run_dir = tmp_path_factory.mktemp("run")
-    spec = stage_spec(model={"arch": "convnet", "channels": [8, 16]}, epochs=1,
-                      schedule={"weights": "binary", "acts": "binary"},
-                      binary={"weight_estimator": "clipped_ste", "act_estimator": "clipped_ste", "scaling": "channel_mean"})
+    spec = stage_spec(
+        model={"arch": "convnet", "channels": [8, 16]},
+        epochs=1,
+        schedule={"weights": "binary", "acts": "binary"},
+        binary={"weight_estimator": "clipped_ste", "act_estimator": "clipped_ste", "scaling": "channel_mean"},
+    )
     run_stage(spec, run_dir)
     out = run_dir / "deploy"
-    argv = ["deploy", "--checkpoint", str(run_dir / "checkpoint.pt"), "--data", spec["data"], "--out-dir", str(out),
-            "--batch", "1", "--batch", "4", "--threads", "1", "--repeats", "3"]
+    argv = [
+        "deploy",
+        "--checkpoint",
+        str(run_dir / "checkpoint.pt"),
+        "--data",
+        spec.data,
+        "--out-dir",
+        str(out),
+        "--batch",
+        "1",
+        "--batch",
+        "4",
+        "--threads",
+        "1",
+        "--repeats",
+        "3",
+    ]
     assert main(argv) == 0
     return out
 
 
 def test_deploy_writes_verified_rows_and_files(deployed_run):
-    assert {p.name for p in deployed_run.iterdir()} >= {"model.onnx", "model.xml", "model.bin", "inference.csv",
-                                                         "deploy.json"}
+    assert {p.name for p in deployed_run.iterdir()} >= {
+        "model.onnx",
+        "model.xml",
+        "model.bin",
+        "inference.csv",
+        "deploy.json",
+    }
     rows = pd.read_csv(deployed_run / "inference.csv")
     assert list(rows.columns) == COLUMNS
     assert sorted(zip(rows["batch"], rows["backend"])) == sorted((b, name) for b in (1, 4) for name in BACKENDS)
@@ -73,15 +96,39 @@ def test_inference_table_refuses_a_file_with_other_columns(tmp_path, capsys):
 
 
 def test_deploy_refuses_a_bad_batch(deployed_run, digits_dir, capsys):
-    argv = ["deploy", "--checkpoint", str(deployed_run.parent / "checkpoint.pt"), "--data", str(digits_dir),
-            "--out-dir", str(deployed_run.parent / "again"), "--batch", "0"]
+    argv = [
+        "deploy",
+        "--checkpoint",
+        str(deployed_run.parent / "checkpoint.pt"),
+        "--data",
+        str(digits_dir),
+        "--out-dir",
+        str(deployed_run.parent / "again"),
+        "--batch",
+        "0",
+    ]
     assert main(argv) == 2
     assert capsys.readouterr().err.strip() == "bnn: error: --batch: 0 given; it must be a whole number >= 1"
 
 
 def test_summary_measure_json(capsys):
-    argv = ["summary", "--model", "convnet", "--dataset", "digits", "--option", "channels=[8,16,16]", "--measure",
-            "--json", "--batch", "2", "--threads", "1", "--repeats", "3"]
+    argv = [
+        "summary",
+        "--model",
+        "convnet",
+        "--dataset",
+        "digits",
+        "--option",
+        "channels=[8,16,16]",
+        "--measure",
+        "--json",
+        "--batch",
+        "2",
+        "--threads",
+        "1",
+        "--repeats",
+        "3",
+    ]
     assert main(argv) == 0
     record = json.loads(capsys.readouterr().out)
     assert record["model"] == "convnet" and record["batch"] == 2 and record["threads"] == 1
@@ -92,8 +139,20 @@ def test_summary_measure_json(capsys):
 
 
 def test_summary_measure_prints_latency_after_the_table(capsys):
-    argv = ["summary", "--model", "mlp", "--dataset", "digits", "--option", "hidden=[32,32]", "--measure",
-            "--threads", "1", "--repeats", "3"]
+    argv = [
+        "summary",
+        "--model",
+        "mlp",
+        "--dataset",
+        "digits",
+        "--option",
+        "hidden=[32,32]",
+        "--measure",
+        "--threads",
+        "1",
+        "--repeats",
+        "3",
+    ]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "Binary MACs (BOPs)" in out and "Speed-up of openvino-binary over torch-float" in out
@@ -108,11 +167,16 @@ def test_sign_zero_inputs_are_counted(digits_dir, tmp_path):
     from bnn.deploy.artifacts import export_model
     from bnn.deploy.verify import verify
     from bnn.nn import set_layer_states
+    from bnn.spec import BinarySpec, ModelSpec
     from bnn.stage_model import build_model
 
     torch.manual_seed(0)
-    model = build_model({"arch": "mlp", "hidden": [16, 16], "activation": "relu"}, 10, (1, 8, 8),
-                        {"sign_zero": "zero"})
+    model = build_model(
+        ModelSpec.parse({"arch": "mlp", "hidden": [16, 16], "activation": "relu"}, "model"),
+        10,
+        (1, 8, 8),
+        BinarySpec.parse({"sign_zero": "zero"}, "binary"),
+    )
     set_layer_states(model, [[False, False], [True, True], [False, False]])
     deployed = export_model(model.eval(), (1, 8, 8), tmp_path, tmp_path, threads=1, batches=(1, 256))
     result = verify(deployed, digits_dir, read_meta(digits_dir), threads=1)

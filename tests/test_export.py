@@ -13,7 +13,7 @@ from bnn.errors import BnnError
 from bnn.export import export, fit_latent_weight, load_exported
 from bnn.io import save_torch
 from bnn.nn import BinaryConv2d, binary_layers
-from bnn.nn.scaling import channel_mean
+from bnn.nn.scaling import SCALINGS
 from bnn.train import run_stage
 
 
@@ -82,7 +82,7 @@ def test_export_is_much_smaller_when_binary_weights_dominate(stage_spec, tmp_pat
 
 
 @pytest.mark.parametrize("scale", [
-    channel_mean(torch.randn(16, 3, 3, 3, generator=torch.Generator().manual_seed(0)))[1].flatten(),  # XNOR scales
+    SCALINGS.get("channel_mean").scale(torch.randn(16, 3, 3, 3, generator=torch.Generator().manual_seed(0))).flatten(),
     torch.ones(16),  # scaling none
     torch.full((16,), 0.1),
 ])

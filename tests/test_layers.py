@@ -80,3 +80,124 @@ def test_channel_mean_scaling_gives_two_values_per_output_channel():
 def test_unknown_scaling_is_rejected():
     with pytest.raises(BnnError, match="binary.scaling: unknown scaling 'mean'"):
         BinaryLinear(2, 2).configure(scaling="mean")
+
+
+# ---- state and caching (bnn/nn/cache.py) -----------------------------------------------------------
+
+def irnet_layer(seed: int = 0) -> BinaryLinear:
+    torch.manual_seed(seed)
+    layer = BinaryLinear(12, 5)
+    layer.configure(weight_estimator="ede", act_estimator="ede", scaling="libra_pb", sign_zero="zero")
+    layer.set_binary(True, True)
+    return layer
+
+
+def fresh_binary_weight(layer: BinaryLinear) -> torch.Tensor:
+    """The binary weight computed from scratch, as a twin layer with the same parameters gives it."""
+    twin = irnet_layer()
+    twin.load_state_dict(layer.state_dict())
+    return twin.train().effective_weight().detach()
+
+
+def test_estimator_state_is_in_the_layer_state_dict():
+    keys = set(irnet_layer().state_dict())
+    assert {"weight_estimator.k", "weight_estimator.t", "act_estimator.k", "act_estimator.t"} <= keys
+
+
+def test_eval_binary_weight_is_computed_once_and_never_stale():
+    layer = irnet_layer().eval()
+    with torch.no_grad():
+        first = layer.effective_weight()
+        assert layer.effective_weight() is first                     # reused while nothing changed
+    optimizer = torch.optim.SGD(layer.parameters(), lr=1.0)
+    layer.train()
+    layer(torch.randn(4, 12)).pow(2).sum().backward()
+    optimizer.step()                                                   # an optimizer step changes W in place
+    layer.eval()
+    with torch.no_grad():
+        after_step = layer.effective_weight()
+    assert after_step is not first and torch.equal(after_step, fresh_binary_weight(layer))
+    other = irnet_layer(seed=1)
+    layer.load_state_dict(other.state_dict())                          # load_state_dict copies in place
+    with torch.no_grad():
+        assert torch.equal(layer.effective_weight(), fresh_binary_weight(other))
+        layer.weight.copy_(-layer.weight)                              # any in-place change
+        assert torch.equal(layer.effective_weight(), fresh_binary_weight(layer))
+
+
+def test_switches_configuration_and_mode_are_never_served_from_the_cache():
+    layer = irnet_layer().eval()
+    with torch.no_grad():
+        layer.effective_weight()
+        layer.set_binary(False, True)
+        assert layer.effective_weight() is layer.weight
+        layer.set_binary(True, True)
+        layer.configure(weight_estimator="clipped_ste", scaling="channel_mean")
+        expected = torch.where(layer.weight >= 0, 1.0, -1.0) * layer.weight.abs().mean(dim=1, keepdim=True)
+        assert torch.equal(layer.effective_weight(), expected)
+    layer.train()
+    assert layer.effective_weight().requires_grad                     # training: a fresh value with its graph
+    layer.eval()
+    assert layer.effective_weight().requires_grad                     # eval with autograd on: not cached either
+    layer.configure(weight_estimator="stochastic")
+    layer.train()
+    with torch.no_grad():                                              # training without autograd: fresh draws
+        assert not torch.equal(layer.effective_weight(), layer.effective_weight())
+
+
+def test_real_weight_is_the_forwards_until_a_parameter_changes():
+    layer = irnet_layer().train()
+    layer(torch.randn(4, 12))
+    with torch.no_grad():
+        kept = layer.real_weight()
+        assert layer.real_weight() is kept
+        torch.testing.assert_close(kept, (layer.weight - layer.weight.mean(1, keepdim=True))
+                                   / layer.weight.std(1, keepdim=True), rtol=2e-6, atol=0)
+        layer.weight.add_(0.5 * torch.randn(5, 12))
+        moved = layer.real_weight()
+    assert moved is not kept
+    torch.testing.assert_close(moved, (layer.weight - layer.weight.mean(1, keepdim=True))
+                               / layer.weight.std(1, keepdim=True), rtol=2e-6, atol=0)
+    assert layer.real_weight().requires_grad                           # with autograd: computed, with its graph
+
+
+# ---- bf16 products ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("layer_type", ["linear", "conv"])
+def test_binary_bf16_product_of_a_w1a1_layer_is_exact_and_trains(layer_type):
+    torch.manual_seed(0)
+    layer = BinaryLinear(64, 8, bias=False) if layer_type == "linear" else BinaryConv2d(7, 8, 3, padding=1, bias=False)
+    x = torch.randn(4, 64) if layer_type == "linear" else torch.randn(2, 7, 6, 6)
+    layer.set_binary(True, True)
+    reference = layer(x)
+    reference.pow(2).sum().backward()
+    grad, layer.weight.grad = layer.weight.grad, None
+    layer.binary_dtype = torch.bfloat16
+    out = layer(x)
+    # sums of at most 64 products of ±1 are integers below 256, exact in bf16
+    assert out.dtype == torch.float32 and torch.equal(out, reference)
+    out.pow(2).sum().backward()
+    torch.testing.assert_close(layer.weight.grad, grad, rtol=2e-2, atol=1e-2)
+
+
+def test_binary_bf16_leaves_layers_with_a_real_operand_in_float32():
+    torch.manual_seed(0)
+    layer = BinaryLinear(64, 8)
+    layer.set_binary(True, False)
+    x = torch.randn(4, 64)
+    reference = layer(x)
+    layer.binary_dtype = torch.bfloat16
+    assert torch.equal(layer(x), reference)
+
+
+def test_under_autocast_binary_values_are_made_in_the_autocast_dtype():
+    torch.manual_seed(0)
+    layer = BinaryLinear(16, 4)
+    layer.configure(scaling="channel_mean")
+    layer.set_binary(True, True)
+    x = torch.randn(3, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = layer(x)
+    expected = F.linear(torch.where(x >= 0, 1.0, -1.0).bfloat16(), layer.effective_weight().bfloat16(),
+                        layer.bias.bfloat16())
+    assert out.dtype == torch.bfloat16 and torch.equal(out, expected)

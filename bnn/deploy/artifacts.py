@@ -44,12 +44,22 @@ class Deployed:
     def layer_counts(self) -> dict[str, int]:
         """``binary_layers`` (W1/A1), ``binary_layers_compiled`` (of those, BinaryConvolution at export),
         ``weight_only_layers`` (W1/A32) and ``act_only_layers`` (W32/A1)."""
-        return {"binary_layers": self.count("W1/A1"), "binary_layers_compiled": sum(self.compiled.values()),
-                "weight_only_layers": self.count("W1/A32"), "act_only_layers": self.count("W32/A1")}
+        return {
+            "binary_layers": self.count("W1/A1"),
+            "binary_layers_compiled": sum(self.compiled.values()),
+            "weight_only_layers": self.count("W1/A32"),
+            "act_only_layers": self.count("W32/A1"),
+        }
 
 
-def export_model(model: nn.Module, in_shape: tuple[int, ...], out_dir: str | Path, scratch_dir: str | Path,
-                 threads: int, batches: tuple[int, ...] = (1,)) -> Deployed:
+def export_model(
+    model: nn.Module,
+    in_shape: tuple[int, ...],
+    out_dir: str | Path,
+    scratch_dir: str | Path,
+    threads: int,
+    batches: tuple[int, ...] = (1,),
+) -> Deployed:
     """Write ``out_dir``/model.onnx, model.xml, model.bin and ``scratch_dir``/float.onnx for ``model``
     (eval mode); ``batches``: the static batches the IR will be compiled for (each is checked)."""
     in_shape = tuple(in_shape)

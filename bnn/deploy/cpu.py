@@ -12,8 +12,23 @@ import platform
 from functools import lru_cache
 from pathlib import Path
 
-FLAGS = ("sse4_1", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vpopcntdq", "avx512_vnni",
-         "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8", "asimd", "asimddp", "sve")
+FLAGS = (
+    "sse4_1",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vpopcntdq",
+    "avx512_vnni",
+    "avx512_bf16",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+    "asimd",
+    "asimddp",
+    "sve",
+)
 
 
 def cpuinfo_fields(text: str) -> dict[str, str]:
@@ -36,8 +51,11 @@ def cpu_record() -> dict[str, str]:
     present = set((fields.get("flags") or fields.get("Features") or "").split())
     model = fields.get("model name") or platform.processor() or platform.machine()
     capabilities = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
-    return {"cpu_model": model, "cpu_flags": " ".join(flag for flag in FLAGS if flag in present),
-            "openvino_capabilities": " ".join(capabilities)}
+    return {
+        "cpu_model": model,
+        "cpu_flags": " ".join(flag for flag in FLAGS if flag in present),
+        "openvino_capabilities": " ".join(capabilities),
+    }
 
 
 def binary_kernel_expected() -> bool:

@@ -14,7 +14,7 @@ import contextlib
 import math
 import statistics
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -38,9 +38,11 @@ def torch_threads(threads: int) -> Iterator[None]:
 
 def torch_runner(model: nn.Module, x: torch.Tensor) -> Runner:
     """One eval forward of ``model`` on ``x`` (call inside :func:`torch_threads`)."""
+
     def run():
         with torch.inference_mode():
             return model(x)
+
     return run
 
 

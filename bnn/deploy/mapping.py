@@ -48,21 +48,35 @@ def estimator_name(estimator) -> str:
 
 def check_layer(name: str, layer: BinaryLayer) -> str:
     """The layer's op (conv | linear), or a one-line error when it has no deploy mapping."""
-    if isinstance(layer, nn.Conv2d) and type(layer).forward is BinaryConv2d.forward and type(layer).op is BinaryConv2d.op:
+    if (
+        isinstance(layer, nn.Conv2d)
+        and type(layer).forward is BinaryConv2d.forward
+        and type(layer).op is BinaryConv2d.op
+    ):
         if layer.padding_mode != "zeros" or isinstance(layer.padding, str):
-            raise BnnError(f"deploy: layer {name} ({type(layer).__name__}) pads with {layer.padding!r}/"
-                           f"{layer.padding_mode!r}; only explicit zero padding maps onto a binary kernel")
+            raise BnnError(
+                f"deploy: layer {name} ({type(layer).__name__}) pads with {layer.padding!r}/"
+                f"{layer.padding_mode!r}; only explicit zero padding maps onto a binary kernel"
+            )
         op = "conv"
-    elif isinstance(layer, nn.Linear) and type(layer).forward is BinaryLinear.forward and type(layer).op is BinaryLinear.op:
+    elif (
+        isinstance(layer, nn.Linear)
+        and type(layer).forward is BinaryLinear.forward
+        and type(layer).op is BinaryLinear.op
+    ):
         op = "linear"
     else:
-        raise BnnError(f"deploy: layer {name} ({type(layer).__name__}) is a binarizable layer with its own forward "
-                       "or op; only BinaryConv2d / BinaryLinear and subclasses that change latent_input or "
-                       "latent_weight map onto a deployed graph")
+        raise BnnError(
+            f"deploy: layer {name} ({type(layer).__name__}) is a binarizable layer with its own forward "
+            "or op; only BinaryConv2d / BinaryLinear and subclasses that change latent_input or "
+            "latent_weight map onto a deployed graph"
+        )
     if layer.binary_acts and estimator_name(layer.act_estimator) in STATEFUL_ESTIMATORS:
-        raise BnnError(f"deploy: layer {name} binarizes activations with the {estimator_name(layer.act_estimator)} "
-                       "estimator, whose eval output depends on the signs of the last training batch "
-                       "(METHODS.md §2.3), a state no exported graph holds; train with act_estimator ste")
+        raise BnnError(
+            f"deploy: layer {name} binarizes activations with the {estimator_name(layer.act_estimator)} "
+            "estimator, whose eval output depends on the signs of the last training batch "
+            "(METHODS.md §2.3), a state no exported graph holds; train with act_estimator ste"
+        )
     return op
 
 
@@ -72,8 +86,10 @@ def check_module(name: str, module: nn.Module) -> None:
         return
     if type(module).__module__.startswith("torch.nn.") or estimator_name(module) in ESTIMATORS.names():
         return
-    raise BnnError(f"deploy: module {name or 'model'} ({type(module).__module__}.{type(module).__qualname__}) has no "
-                   "deploy mapping; build the model from torch.nn modules and bnn.nn layers")
+    raise BnnError(
+        f"deploy: module {name or 'model'} ({type(module).__module__}.{type(module).__qualname__}) has no "
+        "deploy mapping; build the model from torch.nn modules and bnn.nn layers"
+    )
 
 
 def check_model(model: nn.Module) -> dict[BinaryLayer, str]:
@@ -95,8 +111,10 @@ def check_sign(name: str, layer: BinaryLayer, x: torch.Tensor) -> None:
     """The layer's eval binarization of ``x`` must be sign(latent_input(x)) with its own sign(0) convention."""
     latent = layer.latent_input(x)
     if not torch.equal(layer.effective_input(x), sign(latent, layer.act_estimator.zero)):
-        raise BnnError(f"deploy: layer {name}'s activation binarization in eval ({estimator_name(layer.act_estimator)}) "
-                       "is not sign(latent input), so no threshold reproduces it; use a deterministic estimator")
+        raise BnnError(
+            f"deploy: layer {name}'s activation binarization in eval ({estimator_name(layer.act_estimator)}) "
+            "is not sign(latent input), so no threshold reproduces it; use a deterministic estimator"
+        )
 
 
 @torch.no_grad()
@@ -113,8 +131,10 @@ def trace_layers(model: nn.Module, in_shape: tuple[int, ...]) -> list[tuple[Bina
             check_sign(names[layer], layer, x)
         zero = layer.act_estimator.zero if layer.binary_acts else "plus"
         if ops[layer] == "linear" and x.dim() != 2:
-            raise BnnError(f"deploy: layer {names[layer]} is a BinaryLinear on inputs of shape {list(x.shape)}; "
-                           "only (batch, features) inputs map onto a deployed graph")
+            raise BnnError(
+                f"deploy: layer {names[layer]} is a BinaryLinear on inputs of shape {list(x.shape)}; "
+                "only (batch, features) inputs map onto a deployed graph"
+            )
         calls.append((layer, LayerRecord(names[layer], layer_kind(layer), ops[layer], tuple(x.shape[1:]), zero)))
 
     handles = [layer.register_forward_pre_hook(record) for layer in ops]

@@ -15,8 +15,14 @@ from torch import nn
 
 from bnn.deploy.artifacts import Deployed, export_model
 from bnn.deploy.cpu import cpu_record
-from bnn.deploy.latency import (median_latency, onnxruntime_runner, onnxruntime_session, openvino_runner,
-                                torch_runner, torch_threads)
+from bnn.deploy.latency import (
+    median_latency,
+    onnxruntime_runner,
+    onnxruntime_session,
+    openvino_runner,
+    torch_runner,
+    torch_threads,
+)
 from bnn.deploy.openvino_graph import census, compile_cpu
 from bnn.errors import BnnError
 
@@ -39,8 +45,9 @@ def check_settings(batches: tuple[int, ...], threads: tuple[int, ...], repeats: 
             raise BnnError(f"{flag}: {bad[0] if bad else 'nothing'} given; it must be a whole number >= 1")
 
 
-def measure_case(deployed: Deployed, batch: int, threads: int, repeats: int,
-                 backends: tuple[str, ...] = BACKENDS) -> dict:
+def measure_case(
+    deployed: Deployed, batch: int, threads: int, repeats: int, backends: tuple[str, ...] = BACKENDS
+) -> dict:
     """Median ms per backend at ``batch`` and ``threads``; the openvino-binary graph's BinaryConvolution
     census at this batch (``binary_convolutions``, and per W1/A1 layer in ``compiled``)."""
     x = torch.randn(batch, *deployed.in_shape, generator=torch.Generator().manual_seed(0))
@@ -50,7 +57,9 @@ def measure_case(deployed: Deployed, batch: int, threads: int, repeats: int,
         if backend in ("torch-float", "torch-binary"):
             runners[backend] = torch_runner(deployed.float_model if backend == "torch-float" else deployed.model, x)
         elif backend == "openvino-float":
-            runners[backend] = openvino_runner(compile_cpu(deployed.float_onnx, deployed.in_shape, batch, threads), array)
+            runners[backend] = openvino_runner(
+                compile_cpu(deployed.float_onnx, deployed.in_shape, batch, threads), array
+            )
         elif backend == "openvino-binary":
             model = compile_cpu(deployed.ir, deployed.in_shape, batch, threads)
             binary_convolutions, compiled = census(model, deployed.records)
@@ -59,8 +68,13 @@ def measure_case(deployed: Deployed, batch: int, threads: int, repeats: int,
             runners[backend] = onnxruntime_runner(onnxruntime_session(deployed.onnx, threads), array)
     with torch_threads(threads):
         latency = median_latency(runners, repeats)
-    return {"batch": batch, "threads": threads, "latency_ms": latency,
-            "binary_convolutions": binary_convolutions, "compiled": compiled}
+    return {
+        "batch": batch,
+        "threads": threads,
+        "latency_ms": latency,
+        "binary_convolutions": binary_convolutions,
+        "compiled": compiled,
+    }
 
 
 def speedup(latency: dict[str, float]) -> float | None:
@@ -70,8 +84,14 @@ def speedup(latency: dict[str, float]) -> float | None:
     return latency[REFERENCE] / latency[BINARY]
 
 
-def measure_model(model: nn.Module, in_shape: tuple[int, ...], batch: int, threads: int, repeats: int,
-                  backends: tuple[str, ...] = SUMMARY_BACKENDS) -> dict:
+def measure_model(
+    model: nn.Module,
+    in_shape: tuple[int, ...],
+    batch: int,
+    threads: int,
+    repeats: int,
+    backends: tuple[str, ...] = SUMMARY_BACKENDS,
+) -> dict:
     """Export ``model`` to a scratch folder and measure it: the JSON record of ``bnn summary --measure``."""
     check_backends(backends)
     check_settings((batch,), (threads,), repeats)
@@ -80,31 +100,47 @@ def measure_model(model: nn.Module, in_shape: tuple[int, ...], batch: int, threa
         case = measure_case(deployed, batch, threads, repeats, backends)
     counts = deployed.layer_counts()
     ratio = speedup(case["latency_ms"])
-    return {"batch": batch, "threads": threads, "repeats": repeats, "in_shape": list(in_shape),
-            "latency_ms": {k: round(v, 4) for k, v in case["latency_ms"].items()},
-            "speedup": None if ratio is None else round(ratio, 3),
-            "binary_convolutions": case["binary_convolutions"], **counts,
-            "binary_kernel": bool(case["binary_convolutions"]), "note": deployed.note, **cpu_record()}
+    return {
+        "batch": batch,
+        "threads": threads,
+        "repeats": repeats,
+        "in_shape": list(in_shape),
+        "latency_ms": {k: round(v, 4) for k, v in case["latency_ms"].items()},
+        "speedup": None if ratio is None else round(ratio, 3),
+        "binary_convolutions": case["binary_convolutions"],
+        **counts,
+        "binary_kernel": bool(case["binary_convolutions"]),
+        "note": deployed.note,
+        **cpu_record(),
+    }
 
 
 def render(record: dict) -> str:
     """The text block ``bnn summary --measure`` prints after the summary table."""
-    lines = [f"Latency (batch {record['batch']}, {record['threads']} threads, median of up to {record['repeats']} "
-             "calls, f32):"]
+    lines = [
+        f"Latency (batch {record['batch']}, {record['threads']} threads, median of up to {record['repeats']} "
+        "calls, f32):"
+    ]
     width = max(len(name) for name in record["latency_ms"])
     for backend, ms in record["latency_ms"].items():
         extra = ""
         if backend == BINARY:
-            extra = (f"  ({record['binary_convolutions']} BinaryConvolution nodes; {record['binary_layers_compiled']} "
-                     f"of {record['binary_layers']} W1/A1 layers on the binary kernel)")
+            extra = (
+                f"  ({record['binary_convolutions']} BinaryConvolution nodes; {record['binary_layers_compiled']} "
+                f"of {record['binary_layers']} W1/A1 layers on the binary kernel)"
+            )
         lines.append(f"  {backend.ljust(width)}  {ms:10.3f} ms{extra}")
     if record["speedup"] is not None:
         lines.append(f"Speed-up of {BINARY} over {REFERENCE}: {record['speedup']:.2f}x")
     if record["weight_only_layers"]:
-        lines.append(f"{record['weight_only_layers']} W1/A32 layers run as float convs with ±scale weights (no kernel gain)")
+        lines.append(
+            f"{record['weight_only_layers']} W1/A32 layers run as float convs with ±scale weights (no kernel gain)"
+        )
     if record["binary_layers_compiled"] < record["binary_layers"]:
-        lines.append(f"Not every W1/A1 layer ran on the binary kernel on this CPU ({record['cpu_model']}; flags: "
-                     f"{record['cpu_flags'] or 'none'}; OpenVINO: {record['openvino_capabilities']})")
+        lines.append(
+            f"Not every W1/A1 layer ran on the binary kernel on this CPU ({record['cpu_model']}; flags: "
+            f"{record['cpu_flags'] or 'none'}; OpenVINO: {record['openvino_capabilities']})"
+        )
     if record["note"]:
         lines.append(record["note"])
     return "\n".join(lines)

@@ -34,9 +34,16 @@ def trace(twin: nn.Module, in_shape: tuple[int, ...]) -> onnx.ModelProto:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-            torch.onnx.export(twin, (torch.zeros(1, *in_shape),), buffer, dynamo=False, opset_version=OPSET,
-                              input_names=[INPUT], output_names=[OUTPUT],
-                              dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}})
+            torch.onnx.export(
+                twin,
+                (torch.zeros(1, *in_shape),),
+                buffer,
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=[INPUT],
+                output_names=[OUTPUT],
+                dynamic_axes={INPUT: {0: "batch"}, OUTPUT: {0: "batch"}},
+            )
     except Exception as exc:  # the exporter raises many types, with multi-line text
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise BnnError(f"deploy: torch.onnx.export cannot trace {type(twin).__name__} ({first})") from None
@@ -58,22 +65,31 @@ def binary_convs(graph: onnx.GraphProto) -> list[tuple[onnx.NodeProto, onnx.Node
 def name_binary_convs(model: onnx.ModelProto, records: list[LayerRecord], weights: dict[str, np.ndarray]) -> None:
     """Rename each W1/A1 layer's GreaterOrEqual/Cast/Conv nodes after the layer (``weights``: layer -> ±1 signs)."""
     constants = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
-    constants.update({node.output[0]: numpy_helper.to_array(node.attribute[0].t) for node in model.graph.node
-                      if node.op_type == "Constant" and node.attribute[0].name == "value"})
+    constants.update(
+        {
+            node.output[0]: numpy_helper.to_array(node.attribute[0].t)
+            for node in model.graph.node
+            if node.op_type == "Constant" and node.attribute[0].name == "value"
+        }
+    )
     pending = [r.name for r in records if r.kind == "W1/A1"]
     for compare, cast, conv in binary_convs(model.graph):
         if conv.input[1] not in constants:
             continue
         kernel = constants[conv.input[1]]
-        match = next((name for name in pending if weights[name].shape == kernel.shape
-                      and np.array_equal(weights[name], kernel)), None)
+        match = next(
+            (name for name in pending if weights[name].shape == kernel.shape and np.array_equal(weights[name], kernel)),
+            None,
+        )
         if match is None:
             continue
         pending.remove(match)
         compare.name, cast.name, conv.name = f"{match}/binarize/compare", f"{match}/binarize/cast", match + BINARY_CONV
     if pending:
-        raise BnnError(f"deploy: layer {pending[0]}'s binary convolution is missing from the traced ONNX graph; "
-                       "a module between its threshold and its convolution changed the graph")
+        raise BnnError(
+            f"deploy: layer {pending[0]}'s binary convolution is missing from the traced ONNX graph; "
+            "a module between its threshold and its convolution changed the graph"
+        )
 
 
 def export_onnx(twin: nn.Module, records: list[LayerRecord], in_shape: tuple[int, ...], path: str | Path) -> Path:

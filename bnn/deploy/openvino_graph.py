@@ -40,8 +40,10 @@ def threshold_of(conv: ov.Node, layer: str) -> tuple[ov.Output, np.ndarray]:
     compare = cast.input_value(0).get_node() if cast.get_type_name() == "Convert" else None
     threshold = compare.input_value(1).get_node() if compare is not None else None
     if compare is None or compare.get_type_name() != "GreaterEqual" or threshold.get_type_name() != "Constant":
-        raise BnnError(f"deploy: layer {layer}'s threshold changed form in the OpenVINO graph (expected "
-                       "GreaterEqual + Convert into its Convolution)")
+        raise BnnError(
+            f"deploy: layer {layer}'s threshold changed form in the OpenVINO graph (expected "
+            "GreaterEqual + Convert into its Convolution)"
+        )
     return compare.input_value(0), threshold.get_data().astype(np.float32)
 
 
@@ -94,8 +96,12 @@ def compile_cpu(model: ov.Model | str | Path, in_shape: tuple[int, ...], batch: 
     core = ov.Core()
     model = core.read_model(str(model)) if isinstance(model, (str, Path)) else model.clone()
     model.reshape([batch, *in_shape])
-    config = {"INFERENCE_NUM_THREADS": int(threads), "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
-              "INFERENCE_PRECISION_HINT": "f32"}
+    config = {
+        "INFERENCE_NUM_THREADS": int(threads),
+        "NUM_STREAMS": 1,
+        "PERFORMANCE_HINT": "LATENCY",
+        "INFERENCE_PRECISION_HINT": "f32",
+    }
     return core.compile_model(model, "CPU", config)
 
 
@@ -113,8 +119,13 @@ def census(compiled: ov.CompiledModel, records: list[LayerRecord]) -> tuple[int,
     return count, {r.name: r.name + BINARY_CONV in binary for r in records if r.kind == "W1/A1"}
 
 
-def binary_model(onnx_path: str | Path, records: list[LayerRecord], in_shape: tuple[int, ...], threads: int,
-                 batches: tuple[int, ...] = (1,)) -> tuple[ov.Model, dict[str, bool], str]:
+def binary_model(
+    onnx_path: str | Path,
+    records: list[LayerRecord],
+    in_shape: tuple[int, ...],
+    threads: int,
+    batches: tuple[int, ...] = (1,),
+) -> tuple[ov.Model, dict[str, bool], str]:
     """The binarized graph whose every FakeQuantize compiles to a BinaryConvolution on this CPU at each of
     ``batches``; the per-layer record (True: BinaryConvolution); a note ('' when every W1/A1 layer converted).
     Layers that do not convert keep their exact float threshold (a rerun without their FakeQuantize)."""

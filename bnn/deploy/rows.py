@@ -31,20 +31,46 @@ from bnn.errors import BnnError
 from bnn.io import atomic_path
 
 RUN_KEYS = ["dataset", "model", "method", "seed"]
-COLUMNS = [*RUN_KEYS, "arch", "backend", "batch", "threads", "latency_ms", "speedup", "binary_layers",
-           "weight_only_layers", "act_only_layers", "binary_convolutions", "binary_layers_compiled",
-           "layers_compiled", "binary_kernel", "test_images", "top1", "torch_top1", "agreement_pct",
-           "max_logit_diff", "sign_zero_inputs", "engine", "cpu_model", "cpu_flags", "openvino_capabilities", "note"]
+COLUMNS = [
+    *RUN_KEYS,
+    "arch",
+    "backend",
+    "batch",
+    "threads",
+    "latency_ms",
+    "speedup",
+    "binary_layers",
+    "weight_only_layers",
+    "act_only_layers",
+    "binary_convolutions",
+    "binary_layers_compiled",
+    "layers_compiled",
+    "binary_kernel",
+    "test_images",
+    "top1",
+    "torch_top1",
+    "agreement_pct",
+    "max_logit_diff",
+    "sign_zero_inputs",
+    "engine",
+    "cpu_model",
+    "cpu_flags",
+    "openvino_capabilities",
+    "note",
+]
 
 
 def engine(backend: str) -> str:
     if backend.startswith("torch"):
         import torch
+
         return f"torch {torch.__version__}"
     if backend.startswith("openvino"):
         import openvino
+
         return f"openvino {openvino.__version__.split('-')[0]}"
     import onnxruntime
+
     return f"onnxruntime {onnxruntime.__version__}"
 
 
@@ -57,14 +83,17 @@ def notes(backend: str, counts: dict, case: dict, deployed: Deployed, sign_zero:
         done = sum(case["compiled"].values())
         if done < counts["binary_layers"]:
             why = "" if binary_kernel_expected() else " (no AVX2, or OpenVINO reports no BIN capability)"
-            parts.append(f"{'no' if done == 0 else 'partial'} binary kernel: {done} of {counts['binary_layers']} "
-                         f"W1/A1 layers compiled to BinaryConvolution on this CPU{why}")
+            parts.append(
+                f"{'no' if done == 0 else 'partial'} binary kernel: {done} of {counts['binary_layers']} "
+                f"W1/A1 layers compiled to BinaryConvolution on this CPU{why}"
+            )
         parts += [deployed.note] if deployed.note else []
     if backend == "onnxruntime" and counts["binary_layers"]:
         parts.append("W1/A1 layers run as float convs on 0/1 inputs (no binary kernel)")
     if counts["weight_only_layers"] and not backend.endswith("float"):
-        parts.append(f"{counts['weight_only_layers']} W1/A32 layers run as float convs with ±scale weights "
-                     "(no kernel gain)")
+        parts.append(
+            f"{counts['weight_only_layers']} W1/A32 layers run as float convs with ±scale weights (no kernel gain)"
+        )
     if sign_zero and backend in ("openvino-binary", "onnxruntime"):
         parts.append(f"{sign_zero} binarized inputs were exactly 0: sign(0)=0 in PyTorch, +1 deployed")
     return "; ".join(parts)
@@ -78,21 +107,35 @@ def case_rows(run: dict, arch: str, deployed: Deployed, verification: dict, case
     for backend, ms in latency.items():
         binary = backend == "openvino-binary"
         checked = verification.get(backend) if backend in VERIFIED else None
-        rows.append({
-            **{key: run.get(key) for key in RUN_KEYS}, "arch": arch, "backend": backend, "batch": case["batch"],
-            "threads": case["threads"], "latency_ms": round(ms, 4),
-            "speedup": round(latency["torch-float"] / ms, 3) if "torch-float" in latency else None,
-            **{key: counts[key] for key in ("binary_layers", "weight_only_layers", "act_only_layers")},
-            "binary_convolutions": case["binary_convolutions"] if binary else 0 if backend == "openvino-float" else None,
-            "binary_layers_compiled": sum(case["compiled"].values()) if binary else None,
-            "layers_compiled": ";".join(f"{k}={'yes' if v else 'no'}" for k, v in case["compiled"].items()) if binary else "",
-            "binary_kernel": bool(binary and case["binary_convolutions"]),
-            "test_images": verification["test_images"] if checked else None,
-            **{key: checked[key] if checked else None for key in ("top1", "agreement_pct", "max_logit_diff")},
-            "torch_top1": verification["torch-binary"]["top1"],
-            "sign_zero_inputs": verification["sign_zero_inputs"] if backend in VERIFIED[1:] else None,
-            "engine": engine(backend), **cpu_record(),
-            "note": notes(backend, counts, case, deployed, verification["sign_zero_inputs"])})
+        rows.append(
+            {
+                **{key: run.get(key) for key in RUN_KEYS},
+                "arch": arch,
+                "backend": backend,
+                "batch": case["batch"],
+                "threads": case["threads"],
+                "latency_ms": round(ms, 4),
+                "speedup": round(latency["torch-float"] / ms, 3) if "torch-float" in latency else None,
+                **{key: counts[key] for key in ("binary_layers", "weight_only_layers", "act_only_layers")},
+                "binary_convolutions": case["binary_convolutions"]
+                if binary
+                else 0
+                if backend == "openvino-float"
+                else None,
+                "binary_layers_compiled": sum(case["compiled"].values()) if binary else None,
+                "layers_compiled": ";".join(f"{k}={'yes' if v else 'no'}" for k, v in case["compiled"].items())
+                if binary
+                else "",
+                "binary_kernel": bool(binary and case["binary_convolutions"]),
+                "test_images": verification["test_images"] if checked else None,
+                **{key: checked[key] if checked else None for key in ("top1", "agreement_pct", "max_logit_diff")},
+                "torch_top1": verification["torch-binary"]["top1"],
+                "sign_zero_inputs": verification["sign_zero_inputs"] if backend in VERIFIED[1:] else None,
+                "engine": engine(backend),
+                **cpu_record(),
+                "note": notes(backend, counts, case, deployed, verification["sign_zero_inputs"]),
+            }
+        )
     return rows
 
 

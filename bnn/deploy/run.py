@@ -20,7 +20,6 @@ from bnn.deploy.cpu import cpu_record
 from bnn.deploy.measure import check_settings, measure_case
 from bnn.deploy.rows import COLUMNS, case_rows
 from bnn.deploy.verify import VERIFY_BATCH, verify
-from bnn.errors import BnnError
 from bnn.io import write_csv, write_json
 
 DEFAULT_BATCHES = (1, 64)
@@ -32,31 +31,47 @@ def default_threads() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def deploy(checkpoint_path: str | Path, data_dir: str | Path, out_dir: str | Path,
-           batches: tuple[int, ...] = DEFAULT_BATCHES, threads: tuple[int, ...] | None = None,
-           repeats: int = DEFAULT_REPEATS) -> list[dict]:
+def deploy(
+    checkpoint_path: str | Path,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    batches: tuple[int, ...] = DEFAULT_BATCHES,
+    threads: tuple[int, ...] | None = None,
+    repeats: int = DEFAULT_REPEATS,
+) -> list[dict]:
     """Export, verify and time a checkpoint (module docstring); returns the inference.csv rows."""
     threads = tuple(threads or (default_threads(),))
     check_settings(tuple(batches), threads, repeats)
     ckpt = checkpoint.read(checkpoint_path)
     meta = read_meta(data_dir)
-    if [meta["num_classes"], list(meta["shape"])] != [ckpt["num_classes"], list(ckpt["in_shape"])]:
-        raise BnnError(f"--data: {data_dir} holds {meta['num_classes']} classes of shape {meta['shape']}, the "
-                       f"checkpoint expects {ckpt['num_classes']} of {ckpt['in_shape']}; use the dataset it was trained on")
+    checkpoint.check_data(ckpt, meta, checkpoint_path, "--checkpoint")
     model = checkpoint.rebuild(ckpt, checkpoint_path).eval()
     out = Path(out_dir)
     with tempfile.TemporaryDirectory(prefix="bnn-deploy-") as scratch:
-        deployed = export_model(model, tuple(ckpt["in_shape"]), out, scratch, max(threads),
-                                tuple(sorted({*batches, VERIFY_BATCH})))
+        deployed = export_model(
+            model, tuple(ckpt["in_shape"]), out, scratch, max(threads), tuple(sorted({*batches, VERIFY_BATCH}))
+        )
         verification = verify(deployed, data_dir, meta, max(threads))
         cases = [measure_case(deployed, batch, count, repeats) for batch in batches for count in threads]
     arch = ckpt["model"]["arch"]
     rows = [row for case in cases for row in case_rows(ckpt["run"], arch, deployed, verification, case)]
     write_csv(out / "inference.csv", rows, COLUMNS)
-    layers = [{**asdict(record), "binary_convolution": deployed.compiled.get(record.name)}
-              for record in deployed.records]
-    write_json(out / "deploy.json", {"run": ckpt["run"], "arch": arch, "in_shape": list(ckpt["in_shape"]),
-                                     "layers": layers, **deployed.layer_counts(), "note": deployed.note,
-                                     "verification": verification, "cases": cases, "cpu": cpu_record(),
-                                     "files": ["model.onnx", "model.xml", "model.bin"]})
+    layers = [
+        {**asdict(record), "binary_convolution": deployed.compiled.get(record.name)} for record in deployed.records
+    ]
+    write_json(
+        out / "deploy.json",
+        {
+            "run": ckpt["run"],
+            "arch": arch,
+            "in_shape": list(ckpt["in_shape"]),
+            "layers": layers,
+            **deployed.layer_counts(),
+            "note": deployed.note,
+            "verification": verification,
+            "cases": cases,
+            "cpu": cpu_record(),
+            "files": ["model.onnx", "model.xml", "model.bin"],
+        },
+    )
     return rows

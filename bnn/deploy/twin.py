@@ -53,8 +53,11 @@ class DeployLayer(nn.Module):
     def __init__(self, layer: BinaryLayer, record: LayerRecord):
         super().__init__()
         self.kind, self.op, self.zero = record.kind, record.op, record.sign_zero
-        self.conv_args = ({"stride": layer.stride, "padding": layer.padding, "dilation": layer.dilation,
-                           "groups": layer.groups} if record.op == "conv" else {})
+        self.conv_args = (
+            {"stride": layer.stride, "padding": layer.padding, "dilation": layer.dilation, "groups": layer.groups}
+            if record.op == "conv"
+            else {}
+        )
         # the latent input differs from x only where a subclass shifts it (SD-BNN's ASD) and acts are binary
         shifts = type(layer).latent_input is not BinaryLayer.latent_input
         self.source = layer if layer.binary_acts and shifts else None
@@ -70,10 +73,15 @@ class DeployLayer(nn.Module):
         split = split_weight(layer)
         if split is None:
             zeros = int((layer.effective_weight() == 0).sum())
-            why = (f"{zeros} are 0 (sign_zero: zero of a latent weight of exactly 0), a value a binary kernel lacks"
-                   if zeros else "they are not ±scale per output channel (METHODS.md §0.3)")
-            raise BnnError(f"deploy: layer {record.name} has binary weights that are not two-valued: {why}; deploy a "
-                           "checkpoint that passes bnn evaluate's binary check")
+            why = (
+                f"{zeros} are 0 (sign_zero: zero of a latent weight of exactly 0), a value a binary kernel lacks"
+                if zeros
+                else "they are not ±scale per output channel (METHODS.md §0.3)"
+            )
+            raise BnnError(
+                f"deploy: layer {record.name} has binary weights that are not two-valued: {why}; deploy a "
+                "checkpoint that passes bnn evaluate's binary check"
+            )
         positive, scale = split
         signs = torch.where(positive, 1.0, -1.0)
         if record.op == "linear":

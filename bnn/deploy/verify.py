@@ -47,8 +47,11 @@ class Agreement:
         self.max_diff = max(self.max_diff, float(np.abs(logits - reference).max()))
 
     def record(self) -> dict:
-        return {"top1": round(100.0 * self.correct / self.images, 4),
-                "agreement_pct": round(100.0 * self.agree / self.images, 4), "max_logit_diff": self.max_diff}
+        return {
+            "top1": round(100.0 * self.correct / self.images, 4),
+            "agreement_pct": round(100.0 * self.agree / self.images, 4),
+            "max_logit_diff": self.max_diff,
+        }
 
 
 @dataclass
@@ -81,8 +84,9 @@ def padded_infer(request, x: np.ndarray, batch: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def verify(deployed: Deployed, data_dir: str | Path, meta: dict, threads: int, split: str = "test",
-           batch: int = VERIFY_BATCH) -> dict:
+def verify(
+    deployed: Deployed, data_dir: str | Path, meta: dict, threads: int, split: str = "test", batch: int = VERIFY_BATCH
+) -> dict:
     """Per backend of VERIFIED its :class:`Agreement` record, plus ``test_images`` and ``sign_zero_inputs``."""
     request = compile_cpu(deployed.ir, deployed.in_shape, batch, threads).create_infer_request()
     session = onnxruntime_session(deployed.onnx, threads)
@@ -94,11 +98,17 @@ def verify(deployed: Deployed, data_dir: str | Path, meta: dict, threads: int, s
             for x, y in make_loader(data_dir, meta, split, batch, torch.device("cpu")):
                 reference = deployed.model(x).numpy()
                 images, labels = x.numpy(), y.numpy()
-                outputs = {"torch-binary": reference, "openvino-binary": padded_infer(request, images, batch),
-                           "onnxruntime": session.run(None, {session.get_inputs()[0].name: images})[0]}
+                outputs = {
+                    "torch-binary": reference,
+                    "openvino-binary": padded_infer(request, images, batch),
+                    "onnxruntime": session.run(None, {session.get_inputs()[0].name: images})[0],
+                }
                 for backend, logits in outputs.items():
                     stats[backend].update(logits, reference, labels)
     finally:
         counter.detach()
-    return {**{backend: agreement.record() for backend, agreement in stats.items()},
-            "test_images": stats["torch-binary"].images, "sign_zero_inputs": counter.zeros}
+    return {
+        **{backend: agreement.record() for backend, agreement in stats.items()},
+        "test_images": stats["torch-binary"].images,
+        "sign_zero_inputs": counter.zeros,
+    }

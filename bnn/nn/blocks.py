@@ -32,7 +32,7 @@ class RSign(nn.Module):
         self.estimator = ApproxSign(zero)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.estimator(self.shift(x), self.training)
+        return self.estimator(self.shift(x))
 
 
 class RPReLU(nn.Module):

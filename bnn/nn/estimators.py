@@ -1,9 +1,14 @@
-"""Sign functions and their straight-through gradient estimators (METHODS.md §0.1, §0.2).
+"""Straight-through gradient estimators as modules (METHODS.md §0.1, §0.2).
 
-The forward pass is a sign (deterministic, or stochastic for ``stochastic`` in training); an
-estimator chooses the backward surrogate ``F``. Each estimator computes
-``sign(x) + (F(x) - stopgrad(F(x)))``: the value is exactly the sign, and autograd differentiates
-the surrogate.
+The forward pass is a sign (deterministic, or stochastic for ``stochastic`` in training); an estimator
+chooses the backward surrogate ``F`` and gives its derivative directly (:class:`bnn.nn.signs.Binarize`):
+the value is exactly the sign, the gradient is ``g * F'(x)`` computed with the same floating-point
+operations, in the same order, as autograd did on the former ``sign(x) + (F(x) - stopgrad F(x))``.
+
+Estimators are submodules of the binary layers; their state (EDE's ``k``, ``t``; the hysteresis
+estimator's previous binary value) lives in buffers, so it is in ``state_dict``. That state is optional
+when loading: a checkpoint written with another estimator (or before the state was saved) leaves it as
+it is. EDE's per-epoch schedule comes through the loop protocol (:class:`bnn.callbacks.Callbacks`).
 
 A config names an estimator either by a string (``ede``) or by a mapping with its options
 (``{name: ede, t_min: 0.1}``); :func:`build_estimator` accepts both.
@@ -13,24 +18,19 @@ from __future__ import annotations
 
 import inspect
 import math
-from abc import ABC, abstractmethod
 from collections.abc import Mapping
 
 import torch
+from torch import nn
 
+from bnn.callbacks import Callbacks
 from bnn.errors import BnnError
+from bnn.nn.signs import Binarize, sign
 from bnn.registry import Registry
 
 ESTIMATORS: Registry[type["Estimator"]] = Registry("estimator")
 SIGN_ZERO = ("plus", "zero")
 EstimatorSpec = str | Mapping
-
-
-def sign(x: torch.Tensor, zero: str = "plus") -> torch.Tensor:
-    """sign(x) in {-1, +1}; ``zero='plus'`` maps 0 to +1 (signP, §0.1), ``zero='zero'`` keeps torch.sign's 0 (sign0)."""
-    if zero == "plus":
-        return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
-    return torch.sign(x)
 
 
 def positive(name: str, value: object) -> float:
@@ -40,67 +40,94 @@ def positive(name: str, value: object) -> float:
     return float(value)
 
 
-class Estimator(ABC):
-    """Base: forward ``binarize(x)``, backward of the surrogate ``surrogate(x)``."""
+class Estimator(nn.Module, Callbacks):
+    """Base: forward ``binarize(x)`` (times a detached ``scale``), backward ``input_grad`` (§0.2)."""
 
     def __init__(self, zero: str = "plus"):
+        super().__init__()
         self.zero = zero
 
-    @abstractmethod
-    def surrogate(self, x: torch.Tensor) -> torch.Tensor:
-        """The function whose derivative is the backward pass."""
+    def forward(self, x: torch.Tensor, scale: torch.Tensor | None = None,
+                dtype: torch.dtype | None = None) -> torch.Tensor:
+        """sign(x) [* scale] in ``dtype`` (default x's), with this estimator's surrogate gradient."""
+        return Binarize.apply(x, scale, self, dtype)
 
-    def binarize(self, x: torch.Tensor, training: bool) -> torch.Tensor:
-        """The forward value: the deterministic sign with this estimator's sign(0) convention."""
-        return sign(x, self.zero)
+    def binarize(self, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """The forward value: the deterministic sign with this estimator's sign(0) convention, in ``out``
+        (x's shape and dtype) if given, else in a new tensor."""
+        return sign(x, self.zero, out)
 
-    def set_progress(self, epoch: int, epochs: int) -> None:
-        """Called at the start of each epoch (0-based ``epoch`` of ``epochs``); no-op unless scheduled."""
+    def backward_state(self) -> tuple[torch.Tensor, ...]:
+        """Tensors :meth:`input_grad` reads besides x and the gradient, saved when the forward runs."""
+        return ()
 
-    def __call__(self, x: torch.Tensor, training: bool = False) -> torch.Tensor:
-        # sign(x) + (F - stopgrad(F)): the value is exactly the sign (F - F is exactly 0, unlike
-        # stopgrad(sign - F) + F, which rounds when sign and x differ in sign), the gradient is F'
-        f = self.surrogate(x)
-        return self.binarize(x, training) + (f - f.detach())
+    def input_grad(self, x: torch.Tensor, grad: torch.Tensor, owned: bool, *state: torch.Tensor,
+                   scratch: torch.Tensor | None = None) -> torch.Tensor:
+        """dL/dx = dL/d(sign) * F'(x); ``grad`` may be overwritten when ``owned``, ``scratch`` (x's shape and
+        dtype) may be used for temporaries."""
+        raise NotImplementedError
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        """Load this estimator's buffers found under ``prefix``; missing ones stay, other keys are ignored."""
+        for name in self._buffers:
+            if prefix + name in state_dict:
+                self._load_buffer(name, state_dict[prefix + name])
+
+    def _load_buffer(self, name: str, value: torch.Tensor) -> None:
+        with torch.no_grad():
+            self._buffers[name].copy_(value)
+
+    def extra_repr(self) -> str:
+        return f"zero={self.zero}"
 
 
 @ESTIMATORS.register("ste")
 class IdentitySTE(Estimator):
     """Identity STE (§0.2-1): g_in = g_out."""
 
-    def surrogate(self, x: torch.Tensor) -> torch.Tensor:
-        return x
+    def input_grad(self, x, grad, owned, *state, scratch=None):
+        return grad
+
+
+def just_above_one(dtype: torch.dtype) -> float:
+    """The smallest value of ``dtype`` above 1, so that ``x < it`` is ``x <= 1`` in that dtype."""
+    return 1.0 + torch.finfo(dtype).eps
 
 
 @ESTIMATORS.register("clipped_ste")
 class ClippedSTE(Estimator):
-    """Clipped / Hardtanh STE (§0.2-2): g_in = g_out * 1[|x| <= 1]."""
+    """Clipped / Hardtanh STE (§0.2-2): g_in = g_out * 1[|x| <= 1], the boundary included."""
 
-    def surrogate(self, x: torch.Tensor) -> torch.Tensor:
-        # torch.clamp's gradient is 0 at exactly +-1; the formula includes the boundary.
-        return torch.where(x.abs() <= 1.0, x, x.detach())
+    def input_grad(self, x, grad, owned, *state, scratch=None):
+        # hardtanh_backward passes grad where lo < x < hi (else 0): one pass, no mask tensor
+        bound = just_above_one(x.dtype)
+        if owned:
+            return torch.ops.aten.hardtanh_backward.grad_input(grad, x, -bound, bound, grad_input=grad)
+        return torch.ops.aten.hardtanh_backward(grad, x, -bound, bound)
 
 
 @ESTIMATORS.register("approx_sign")
 class ApproxSign(Estimator):
     """ApproxSign of Bi-Real / ReActNet (§0.2-3): g_in = g_out * (2 - 2|x|) * 1[|x| < 1].
 
-    The piecewise surrogate (x^2 + 2x on [-1, 0), -x^2 + 2x on [0, 1), ±1 outside) equals
-    c * (2 - |c|) with c = clamp(x, -1, 1).
+    The piecewise surrogate (x^2 + 2x on [-1, 0), -x^2 + 2x on [0, 1), ±1 outside) equals c * (2 - |c|)
+    with c = clamp(x, -1, 1); autograd's derivative of that is g * (2 - |c|) - g * |c| (0 outside, where |c| = 1).
     """
 
-    def surrogate(self, x: torch.Tensor) -> torch.Tensor:
-        c = x.clamp(-1.0, 1.0)
-        return c * (2.0 - c.abs())
+    def input_grad(self, x, grad, owned, *state, scratch=None):
+        magnitude = x.abs().clamp_max_(1.0)
+        out = torch.rsub(magnitude, 2.0).mul_(grad)
+        return out.sub_(magnitude.mul_(grad))
 
 
 @ESTIMATORS.register("ede")
 class ErrorDecay(Estimator):
     """IR-Net's Error Decay Estimator (§0.2-4): g_in = g_out * k * t * (1 - tanh^2(t * x)).
 
-    The surrogate is k * tanh(t * x). Before the first :meth:`set_progress` call k = 10, t = 0.1;
-    at epoch e of E, t = 10^(log10 t_min + (log10 t_max - log10 t_min) * e / E) and k = max(1, 1/t).
-    IR-Net's ResNet code uses t_min = 1e-3 (the default), its VGG-Small code 0.1; t_max = 10.
+    The surrogate is k * tanh(t * x). ``k`` and ``t`` are float32 buffers, 10 and 0.1 until the first
+    :meth:`on_epoch_start`; at epoch e of E, t = 10^(log10 t_min + (log10 t_max - log10 t_min) * e / E) and
+    k = max(1, 1/t). IR-Net's ResNet code uses t_min = 1e-3 (the default), its VGG-Small code 0.1; t_max = 10.
     """
 
     def __init__(self, zero: str = "plus", t_min: float = 1e-3, t_max: float = 10.0):
@@ -108,15 +135,28 @@ class ErrorDecay(Estimator):
         self.t_min, self.t_max = positive("t_min", t_min), positive("t_max", t_max)
         if self.t_min > self.t_max:
             raise ValueError(f"t_min: {t_min!r} is larger than t_max {t_max!r}")
-        self.k, self.t = 10.0, 0.1
+        self.register_buffer("k", torch.tensor(10.0))
+        self.register_buffer("t", torch.tensor(0.1))
 
-    def set_progress(self, epoch: int, epochs: int) -> None:
+    def on_epoch_start(self, epoch: int, epochs: int) -> None:
         lo, hi = math.log10(self.t_min), math.log10(self.t_max)
-        self.t = 10.0 ** (lo + (hi - lo) * epoch / epochs)
-        self.k = max(1.0, 1.0 / self.t)
+        t = 10.0 ** (lo + (hi - lo) * epoch / epochs)
+        with torch.no_grad():
+            self.t.fill_(t)
+            self.k.fill_(max(1.0, 1.0 / t))
 
-    def surrogate(self, x: torch.Tensor) -> torch.Tensor:
-        return self.k * torch.tanh(self.t * x)
+    def backward_state(self):
+        return self.k, self.t
+
+    def input_grad(self, x, grad, owned, *state, scratch=None):
+        k, t = state
+        # autograd's order on k * tanh(t * x): ((g * k) -> tanh_backward(., tanh(t x))) * t
+        tanh = (torch.mul(x, t) if scratch is None else torch.mul(x, t, out=scratch)).tanh_()
+        scaled = grad.mul_(k) if owned else torch.mul(grad, k)
+        return torch.ops.aten.tanh_backward.grad_input(scaled, tanh, grad_input=scaled).mul_(t)
+
+    def extra_repr(self) -> str:
+        return f"zero={self.zero}, t_min={self.t_min}, t_max={self.t_max}"
 
 
 @ESTIMATORS.register("stochastic")
@@ -125,15 +165,16 @@ class StochasticSign(ClippedSTE):
     else -1; in eval the deterministic sign (§0.1 convention).
 
     Backward: clipped STE, 1[|x| <= 1] (§0.2-2). That is the exact derivative of the expected output
-    E[out] = 2 * hard_sigmoid(x) - 1 = clip(x, -1, 1). Draws use torch's global generator, so
-    ``torch.manual_seed`` makes them reproducible.
+    E[out] = 2 * hard_sigmoid(x) - 1 = clip(x, -1, 1). Draws use torch's global generator (one
+    ``rand_like(x)`` per training call), so ``torch.manual_seed`` makes them reproducible.
     """
 
-    def binarize(self, x: torch.Tensor, training: bool) -> torch.Tensor:
-        if not training:
-            return sign(x, self.zero)
-        p_plus = ((x + 1.0) / 2.0).clamp(0.0, 1.0)
-        return torch.where(torch.rand_like(x) < p_plus, torch.ones_like(x), -torch.ones_like(x))
+    def binarize(self, x, out=None):
+        if not self.training:
+            return sign(x, self.zero, out)
+        p_plus = torch.add(x, 1.0).div_(2.0).clamp_(0.0, 1.0)
+        draws = torch.rand_like(x)
+        return draws.lt_(p_plus).mul_(2.0).sub_(1.0)  # 1.0 where draw < p_plus, else 0.0 -> ±1
 
 
 @ESTIMATORS.register("hysteresis")
@@ -141,23 +182,29 @@ class Hysteresis(IdentitySTE):
     """SGDT's threshold binarization (§2.3) as a sign: where |x| <= threshold the previous binary value is
     kept (a fixed hysteresis band around zero), elsewhere sign(x); identity STE backward.
 
-    The previous value is this estimator's last training output. It applies when the input has the same
-    shape (weights; activations of an equal batch shape); otherwise, and before any training call, the
-    plain sign is used. It is not saved in checkpoints (it only matters inside the band, |x| <= threshold).
+    The previous value (buffer ``previous``, empty until the first training call) is this estimator's last
+    training output. It applies when the input has the same shape (weights; activations of an equal batch
+    shape); otherwise the plain sign is used. It is saved in checkpoints with its shape.
     """
 
     def __init__(self, zero: str = "plus", threshold: float = 1e-8):
         super().__init__(zero)
         self.threshold = positive("threshold", threshold)
-        self.previous: torch.Tensor | None = None
+        self.register_buffer("previous", torch.empty(0))
 
-    def binarize(self, x: torch.Tensor, training: bool) -> torch.Tensor:
-        new = sign(x, self.zero)
-        if self.previous is not None and self.previous.shape == x.shape and self.previous.device == x.device:
+    def binarize(self, x, out=None):
+        new = sign(x, self.zero, out)
+        if self.previous.shape == x.shape and self.previous.device == x.device:
             new = torch.where(x.abs() > self.threshold, new, self.previous)
-        if training:
-            self.previous = new.detach()
+        if self.training:
+            self.previous = new.detach().clone()
         return new
+
+    def _load_buffer(self, name, value):
+        self.previous = value.detach().clone().to(self.previous.device)
+
+    def extra_repr(self) -> str:
+        return f"zero={self.zero}, threshold={self.threshold}"
 
 
 def build_estimator(spec: EstimatorSpec, zero: str = "plus", key: str | None = None) -> Estimator:

@@ -3,6 +3,13 @@
 Each layer carries two independent switches, ``binary_weights`` and ``binary_acts``, flipped by a
 schedule between epochs. With both off the layer is an ordinary float layer, so one architecture
 serves the float teacher, every binary method, and every layer-by-layer schedule.
+
+Speed (DESIGN.md, speed principles): a binarized tensor is one autograd node (``bnn.nn.signs``). Outside
+training (eval mode, no graph) the binary weight is computed once and reused until a parameter changes
+(:mod:`bnn.nn.cache`); the real weight that a scaling signs (``real_weight``) is kept from the last forward
+for SKD-BNN's shadow pass. Under ``torch.autocast`` binary values are produced in the autocast dtype
+directly; with ``binary_dtype`` set (``amp: binary_bf16``, :mod:`bnn.accel`), a layer whose weights and
+activations are both binary computes its product in that dtype, where its ±1 operands are exact.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bnn.errors import BnnError
+from bnn.nn.cache import DerivedCache, tensor_key
 from bnn.nn.estimators import SIGN_ZERO, Estimator, EstimatorSpec, build_estimator
 from bnn.nn.scaling import SCALINGS
 
@@ -24,6 +32,7 @@ class BinaryLayer(nn.Module):
     weight_estimator: Estimator
     act_estimator: Estimator
     scaling: str = "none"
+    binary_dtype: torch.dtype | None = None  # product dtype of a weights-and-activations binary layer
 
     def configure(self, weight_estimator: EstimatorSpec = "clipped_ste", act_estimator: EstimatorSpec = "clipped_ste",
                   scaling: str = "none", sign_zero: str = "plus") -> None:
@@ -33,18 +42,16 @@ class BinaryLayer(nn.Module):
         """
         if sign_zero not in SIGN_ZERO:
             raise BnnError(f"binary.sign_zero: {sign_zero!r} is not one of {', '.join(SIGN_ZERO)} (METHODS.md §0.1)")
-        self.weight_estimator = build_estimator(weight_estimator, sign_zero, "binary.weight_estimator")
-        self.act_estimator = build_estimator(act_estimator, sign_zero, "binary.act_estimator")
+        device = self.weight.device
+        self.weight_estimator = build_estimator(weight_estimator, sign_zero, "binary.weight_estimator").to(device)
+        self.act_estimator = build_estimator(act_estimator, sign_zero, "binary.act_estimator").to(device)
         SCALINGS.get(scaling, "binary.scaling")
         self.scaling = scaling
+        self._derived = DerivedCache()
 
     def set_binary(self, weights: bool, acts: bool) -> None:
         self.binary_weights, self.binary_acts = bool(weights), bool(acts)
-
-    def set_progress(self, epoch: int, epochs: int) -> None:
-        """Tell both estimators the training progress (EDE's per-epoch schedule, METHODS.md §0.2-4)."""
-        self.weight_estimator.set_progress(epoch, epochs)
-        self.act_estimator.set_progress(epoch, epochs)
+        self._derived.clear()
 
     def latent_weight(self) -> torch.Tensor:
         """The real weight that binary weights are computed from (a subclass may shift it)."""
@@ -54,27 +61,71 @@ class BinaryLayer(nn.Module):
         """The real input that binary activations are computed from (a subclass may shift it)."""
         return x
 
-    def effective_weight(self) -> torch.Tensor:
-        """The weight used in the forward pass: W, or scale * sign(w_to_sign) from the scaling (§0.3)."""
+    def effective_weight(self, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """The weight used in the forward pass: W, or scale * sign(w_to_sign) from the scaling (§0.3), in
+        ``dtype`` (default the weight's). Outside training and autograd the binary weight is computed once
+        per parameter state and shared: do not modify it in place."""
         if not self.binary_weights:
             return self.weight
-        to_sign, scale = SCALINGS.get(self.scaling)(self.latent_weight())
-        return scale * self.weight_estimator(to_sign, self.training)
+        if self.training or self._builds_graph():
+            return self._binary_weight(dtype)
+        key = (self._param_key(), dtype, self.weight_estimator.training,
+               tensor_key(self.weight_estimator.buffers()))
+        cached = self._derived.get("binary", key)
+        if cached is not None:
+            return cached
+        sources = [*self._params(), *self.weight_estimator.buffers()]
+        return self._derived.put("binary", key, self._binary_weight(dtype), sources)
 
-    def effective_input(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act_estimator(self.latent_input(x), self.training) if self.binary_acts else x
+    def effective_input(self, x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+        """The input used in the forward pass: x, or its binary activations in ``dtype`` (default x's)."""
+        return self.act_estimator(self.latent_input(x), None, dtype) if self.binary_acts else x
 
     def real_weight(self) -> torch.Tensor:
         """The real weight whose sign the binary weight is: the scaling's ``w_to_sign`` without the scale
-        (Libra-PB's standardised W-hat, §0.3; SKD-BNN's shadow branch, §6.2), or W when weights are real."""
-        return SCALINGS.get(self.scaling)(self.latent_weight())[0] if self.binary_weights else self.weight
+        (Libra-PB's standardised W-hat, §0.3; SKD-BNN's shadow branch, §6.2), or W when weights are real.
+        Without autograd it is the one the last forward computed, if the parameters did not change since."""
+        if not self.binary_weights:
+            return self.weight
+        if not self._builds_graph():
+            cached = self._derived.get("real", self._param_key())
+            if cached is not None:
+                return cached
+        return SCALINGS.get(self.scaling).real(self.latent_weight())
 
     def op(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         """The layer's linear operation on ``x`` with ``weight`` (and the layer's bias)."""
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.op(self.effective_input(x), self.effective_weight())
+        device = x.device.type
+        if torch.amp.is_autocast_available(device) and torch.is_autocast_enabled(device):
+            dtype = torch.get_autocast_dtype(device)
+        elif self.binary_dtype is not None and self.binary_weights and self.binary_acts:
+            with torch.autocast(device, dtype=self.binary_dtype):
+                return self.op(self.effective_input(x, self.binary_dtype),
+                               self.effective_weight(self.binary_dtype)).to(x.dtype)
+        else:
+            dtype = None
+        return self.op(self.effective_input(x, dtype), self.effective_weight(dtype))
+
+    def _params(self) -> list[torch.Tensor]:
+        return [p for p in self._parameters.values() if p is not None]
+
+    def _param_key(self) -> tuple:
+        return tensor_key(self._params())
+
+    def _builds_graph(self) -> bool:
+        return torch.is_grad_enabled() and any(p.requires_grad for p in self._params())
+
+    def _binary_weight(self, dtype: torch.dtype | None) -> torch.Tensor:
+        value, real = SCALINGS.get(self.scaling).binary(self.latent_weight(), self.weight_estimator, dtype)
+        self._derived.put("real", self._param_key(), real, self._params())
+        return value
+
+    def _apply(self, fn, recurse=True):
+        self._derived.clear()  # parameters move or change type: drop what was derived from the old ones
+        return super()._apply(fn, recurse)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", binary_weights={self.binary_weights}, binary_acts={self.binary_acts}"
@@ -108,12 +159,6 @@ def binary_layers(model: nn.Module) -> list[BinaryLayer]:
 def configure_binary(model: nn.Module, **options) -> None:
     for layer in binary_layers(model):
         layer.configure(**options)
-
-
-def set_progress(model: nn.Module, epoch: int, epochs: int) -> None:
-    """Call at the start of each epoch: updates scheduled estimators (EDE's k, t; METHODS.md §0.2-4)."""
-    for layer in binary_layers(model):
-        layer.set_progress(epoch, epochs)
 
 
 def layer_states(model: nn.Module) -> list[list[bool]]:

@@ -1,44 +1,55 @@
 """Weight scaling of binary weights (METHODS.md §0.3).
 
-A scaling maps the latent weight W to ``(w_to_sign, scale)``; the binary weight is then
-``scale * sign(w_to_sign)``. Most scalings only choose ``scale``; Libra-PB also standardises W
-before the sign.
+A scaling says how the latent weight W becomes the binary weight ``scale * sign(w_to_sign)``, ``scale``
+detached: :meth:`Scaling.real` is ``w_to_sign`` (with its gradient), :meth:`Scaling.binary` the binary
+weight with the estimator's gradient, together with ``w_to_sign`` (detached) for reuse. Most scalings
+only choose ``scale``; Libra-PB also standardises W before the sign (:mod:`bnn.nn.libra`).
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 
+from bnn.nn.estimators import Estimator
+from bnn.nn.libra import LibraBinarize, Standardize, channel_dims
 from bnn.registry import Registry
 
-Scaling = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
-SCALINGS: Registry[Scaling] = Registry("scaling")
+
+class Scaling:
+    """Pure ±1 weights: ``w_to_sign`` = W, no scale (BinaryNet, SGDAT, SD-BNN, Iterative Training)."""
+
+    def real(self, weight: torch.Tensor) -> torch.Tensor:
+        return weight
+
+    def scale(self, weight: torch.Tensor) -> torch.Tensor | None:
+        """The detached per-output-channel scale (``None``: 1)."""
+        return None
+
+    def binary(self, weight: torch.Tensor, estimator: Estimator,
+               dtype: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(scale * sign(w_to_sign) in ``dtype``, with ``estimator``'s gradient; w_to_sign detached)."""
+        return estimator(weight, self.scale(weight), dtype), weight.detach()
 
 
-def channel_dims(weight: torch.Tensor) -> tuple[int, ...]:
-    """All dimensions but the output channel (dim 0)."""
-    return tuple(range(1, weight.dim()))
-
-
-@SCALINGS.register("none")
-def no_scale(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pure ±1 weights (BinaryNet, SGDAT, SD-BNN, Iterative Training)."""
-    return weight, torch.ones((), dtype=weight.dtype, device=weight.device)
-
-
-@SCALINGS.register("channel_mean")
-def channel_mean(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+class ChannelMean(Scaling):
     """XNOR / ReActNet: alpha_c = mean |W_c| per output channel, detached (§0.3)."""
-    return weight, weight.detach().abs().mean(dim=channel_dims(weight), keepdim=True)
+
+    def scale(self, weight):
+        return weight.detach().abs().mean(dim=channel_dims(weight), keepdim=True)
 
 
-@SCALINGS.register("libra_pb")
-def libra_pb(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """IR-Net Libra-PB (§0.3): per output channel W_hat = (W - mean) / std (unbiased std; gradients flow
-    through mean and std) and the detached power-of-two scale s_c = 2^round(log2(mean |W_hat_c|))."""
-    dims = channel_dims(weight)
-    standard = (weight - weight.mean(dim=dims, keepdim=True)) / weight.std(dim=dims, keepdim=True)
-    scale = torch.exp2(torch.round(torch.log2(standard.detach().abs().mean(dim=dims, keepdim=True))))
-    return standard, scale
+class LibraPB(Scaling):
+    """IR-Net Libra-PB (§0.3): W_hat = (W - mean_c) / std_c (unbiased std; gradients flow through mean and
+    std) and the detached power-of-two scale s_c = 2^round(log2(mean |W_hat_c|))."""
+
+    def real(self, weight):
+        return Standardize.apply(weight)
+
+    def binary(self, weight, estimator, dtype=None):
+        return LibraBinarize.apply(weight, estimator, dtype)
+
+
+SCALINGS: Registry[Scaling] = Registry("scaling")
+SCALINGS.register("none")(Scaling())
+SCALINGS.register("channel_mean")(ChannelMean())
+SCALINGS.register("libra_pb")(LibraPB())

@@ -12,14 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.ticker import FuncFormatter
 
 from bnn.errors import BnnError
-from bnn.report.figures import colors, panels, save
-
-TIMES = FuncFormatter(lambda value, _: f"{value:g}x")
+from bnn.report.plotting import colors, formatter, marker_handle, panels, save
 
 RUN = ["dataset", "model", "method", "seed"]
 GROUP = ["dataset", "model", "method"]
@@ -29,8 +25,11 @@ REFERENCE, BINARY = "torch-float", "openvino-binary"
 def speedup_table(inference: pd.DataFrame) -> pd.DataFrame:
     """Per run x batch x threads: ``speedup`` (torch-float / openvino-binary latency) and the binary row's
     ``agreement_pct`` and ``binary_kernel``."""
-    missing = [c for c in [*RUN, "backend", "batch", "threads", "latency_ms", "agreement_pct", "binary_kernel"]
-               if c not in inference.columns]
+    missing = [
+        c
+        for c in [*RUN, "backend", "batch", "threads", "latency_ms", "agreement_pct", "binary_kernel"]
+        if c not in inference.columns
+    ]
     if missing:
         raise BnnError(f"speed-up: inference.csv has no {missing[0]} column; re-run bnn inference-table")
     keys = [*RUN, "batch", "threads"]
@@ -53,8 +52,13 @@ def add_speedup(summary: pd.DataFrame, inference: pd.DataFrame) -> pd.DataFrame:
     return summary.merge(extra, on=GROUP, how="left").round({c: 3 for c in speed.columns})
 
 
-def speedup_figure(accuracy: pd.DataFrame, inference: pd.DataFrame, out_path: str | Path, batch: int | None = None,
-                   threads: int | None = None) -> None:
+def speedup_figure(
+    accuracy: pd.DataFrame,
+    inference: pd.DataFrame,
+    out_path: str | Path,
+    batch: int | None = None,
+    threads: int | None = None,
+) -> None:
     """Test top-1 (mean over seeds) against measured speed-up (median over seeds) of openvino-binary over
     torch-float, one point per method, one panel per dataset/model; ``batch`` defaults to the smallest
     measured, ``threads`` to the largest. Hollow markers: no binary kernel ran."""
@@ -64,8 +68,12 @@ def speedup_figure(accuracy: pd.DataFrame, inference: pd.DataFrame, out_path: st
     table = table[(table["batch"] == batch) & (table["threads"] == threads)]
     if table.empty:
         raise BnnError(f"speed-up figure: inference.csv has no rows at batch {batch} and {threads} threads")
-    points = (table.groupby(GROUP).agg(speedup=("speedup", "median"), kernel=("binary_kernel", "all"))
-              .join(accuracy.groupby(GROUP)["top1"].mean(), how="inner").reset_index())
+    points = (
+        table.groupby(GROUP)
+        .agg(speedup=("speedup", "median"), kernel=("binary_kernel", "all"))
+        .join(accuracy.groupby(GROUP)["top1"].mean(), how="inner")
+        .reset_index()
+    )
     groups = list(dict.fromkeys(zip(points["dataset"], points["model"])))
     if not groups:
         raise BnnError("speed-up figure: no run is in both accuracy.csv and inference.csv")
@@ -73,18 +81,24 @@ def speedup_figure(accuracy: pd.DataFrame, inference: pd.DataFrame, out_path: st
     fig, axes = panels(len(groups), 3, 5.0, 4.0)
     for ax, (dataset, model) in zip(axes, groups):
         for row in points[(points["dataset"] == dataset) & (points["model"] == model)].itertuples():
-            ax.scatter(row.speedup, row.top1, s=50, linewidths=1.5, edgecolors=palette[row.method],
-                       facecolors=palette[row.method] if row.kernel else "none")
+            ax.scatter(
+                row.speedup,
+                row.top1,
+                s=50,
+                linewidths=1.5,
+                edgecolors=palette[row.method],
+                facecolors=palette[row.method] if row.kernel else "none",
+            )
         ax.axvline(1.0, color="0.5", linestyle=":", linewidth=1)
         if points["speedup"].max() > 10 * points["speedup"].min():
             ax.set_xscale("log")
-            ax.xaxis.set_minor_formatter(FuncFormatter(lambda value, _: ""))
-        ax.xaxis.set_major_formatter(TIMES)
+            ax.xaxis.set_minor_formatter(formatter(lambda value, _: ""))
+        ax.xaxis.set_major_formatter(formatter(lambda value, _: f"{value:g}x"))
         ax.set_title(f"{dataset} / {model}", fontsize=10)
         ax.set_xlabel(f"speed-up of {BINARY} over {REFERENCE} (batch {batch}, {threads} threads)", fontsize=8)
         ax.set_ylabel("test top-1 accuracy (%)")
         ax.grid(alpha=0.3, which="both")
-    handles = [plt.Line2D([], [], color=color, marker="o", linestyle="", label=method) for method, color in palette.items()]
+    handles = [marker_handle(color, "o", method) for method, color in palette.items()]
     fig.legend(handles=handles, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.suptitle("Accuracy vs measured inference speed-up (hollow: no binary kernel ran)", fontsize=11)
     save(fig, out_path)

@@ -86,8 +86,9 @@ class ShadowBranch:
 
     # --- the shadow forward ---------------------------------------------------------------------
     def swap(self, layer: BinaryLayer, x: torch.Tensor) -> torch.Tensor:
-        """Value swap (§6.2): the binary output's magnitudes with the real output's signs."""
-        return self.binary_out[layer].abs() * torch.sign(layer.op(x, layer.real_weight()))
+        """Value swap (§6.2): the binary output's magnitudes with the real output's signs. ``real_weight`` is the
+        one the training forward computed (bnn.nn.layers), the real output is overwritten in place."""
+        return layer.op(x, layer.real_weight()).sign_().mul_(self.binary_out[layer].abs())
 
     @contextmanager
     def _swapped(self):
