@@ -2,7 +2,8 @@
 by hand with the same command line. User errors print one line (``bnn: error: ...``) and exit with 2.
 
 Subcommands by module: :mod:`bnn.cli.stages` (prepare, train, evaluate, plan), :mod:`bnn.cli.results` (table,
-figure, sensitivity, results-readme), :mod:`bnn.cli.models` (summary, export).
+figure, sensitivity, results-readme), :mod:`bnn.cli.models` (summary, export), :mod:`bnn.cli.deploy` (deploy,
+inference-table).
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bnn.cli import models, results, stages
+from bnn.cli import deploy, models, results, stages
 from bnn.errors import BnnError
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="bnn", description="bnn-flow: train and compare binary neural networks")
     sub = top.add_subparsers(dest="command", required=True)
-    for module in (stages, results, models):
+    for module in (stages, results, models, deploy):
         module.register(sub)
     return top
 

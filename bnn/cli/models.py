@@ -1,8 +1,10 @@
-"""``bnn summary | export``: a model's BNN summary (larq-style sizes, MACs, BOPs) and the bit-packed export."""
+"""``bnn summary | export``: a model's BNN summary (larq-style sizes, MACs, BOPs; ``--measure``: its latency
+exported, :mod:`bnn.deploy`) and the bit-packed export."""
 
 from __future__ import annotations
 
 import argparse
+import json
 
 import yaml
 
@@ -77,8 +79,30 @@ def cmd_summary(args: argparse.Namespace) -> None:
     from bnn.model_summary import model_summary, render
 
     model, in_shape = summary_model(args)
+    if args.measure or args.json:
+        record = measure(args, model, in_shape)
+        if args.json:
+            print(json.dumps(record, indent=1))
+            return
     title = args.checkpoint or f"{args.model} on {'x'.join(map(str, in_shape))} inputs"
     print(render(model_summary(model, in_shape), title))
+    if args.measure:
+        from bnn.deploy.measure import render as render_latency
+
+        print(render_latency(record))
+
+
+def measure(args: argparse.Namespace, model, in_shape) -> dict:
+    """``--measure``: the model exported (bnn.deploy) and timed in torch-float, torch-binary, openvino-float and
+    openvino-binary at ``--batch`` and ``--threads``."""
+    from bnn import checkpoint
+    from bnn.deploy.measure import measure_model
+    from bnn.deploy.run import default_threads
+
+    arch = args.model or checkpoint.read(args.checkpoint)["model"]["arch"]
+    threads = args.threads or default_threads()
+    return {"model": arch, "dataset": args.dataset,
+            **measure_model(model, tuple(in_shape), args.batch, threads, args.repeats)}
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -99,6 +123,13 @@ def register(sub) -> None:
     p.add_argument("--binary", metavar="weights,acts|weights|acts|none",
                    help="what the inner layers binarize (first and last stay real); default weights,acts")
     p.add_argument("--checkpoint", help="summarise this checkpoint's model and binarization state instead")
+    p.add_argument("--measure", action="store_true", help="also export the model (random weights unless "
+                   "--checkpoint) and print its latency in torch-float, torch-binary, openvino-float, "
+                   "openvino-binary and the speed-up")
+    p.add_argument("--json", action="store_true", help="print the measurement as one JSON object (implies --measure)")
+    p.add_argument("--batch", type=int, default=1, help="batch size of --measure (default 1)")
+    p.add_argument("--threads", type=int, help="CPU threads of every backend in --measure (default: all available)")
+    p.add_argument("--repeats", type=int, default=30, help="timed calls per backend in --measure (default 30)")
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("export", help="write a checkpoint's binary weights packed one bit each, plus the rest")
