@@ -71,3 +71,13 @@ def test_sd_conv_with_both_switches_and_hidden_width():
 def test_sd_conv_refuses_a_weight_scale():
     with pytest.raises(BnnError, match="binary.scaling: 'channel_mean' does not apply to SD-BNN"):
         SDBinaryConv2d(4, 4, 3).configure(scaling="channel_mean")
+
+
+def test_binary_bf16_keeps_the_asd_block_in_float32():
+    conv = sd_conv(16, 4)
+    conv.set_binary(True, True)
+    conv.binary_dtype = torch.bfloat16
+    dtypes = []
+    conv.asd.register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
+    out = conv(torch.randn(2, 16, 5, 5))
+    assert dtypes == [torch.float32] and out.dtype == torch.float32

@@ -101,13 +101,12 @@ class BinaryLayer(nn.Module):
         device = x.device.type
         if torch.is_autocast_enabled(device):
             dtype = torch.get_autocast_dtype(device)
-        elif self.binary_dtype is not None and self.binary_weights and self.binary_acts:
-            with torch.autocast(device, dtype=self.binary_dtype):
-                return self.op(self.effective_input(x, self.binary_dtype),
-                               self.effective_weight(self.binary_dtype)).to(x.dtype)
-        else:
-            dtype = None
-        return self.op(self.effective_input(x, dtype), self.effective_weight(dtype))
+            return self.op(self.effective_input(x, dtype), self.effective_weight(dtype))
+        if self.binary_dtype is not None and self.binary_weights and self.binary_acts:
+            x_b, w_b = self.effective_input(x, self.binary_dtype), self.effective_weight(self.binary_dtype)
+            with torch.autocast(device, dtype=self.binary_dtype):  # the product only (and the bias cast)
+                return self.op(x_b, w_b).to(x.dtype)
+        return self.op(self.effective_input(x), self.effective_weight())
 
     def _params(self) -> list[torch.Tensor]:
         return [p for p in self._parameters.values() if p is not None]
