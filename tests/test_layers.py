@@ -4,6 +4,7 @@ import torch.nn.functional as F
 
 from bnn.errors import BnnError
 from bnn.nn import BinaryConv2d, BinaryLinear, build_estimator, sign
+from bnn.nn.workspace import Workspace
 
 X = torch.tensor([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
 
@@ -201,3 +202,42 @@ def test_under_autocast_binary_values_are_made_in_the_autocast_dtype():
     expected = F.linear(torch.where(x >= 0, 1.0, -1.0).bfloat16(), layer.effective_weight().bfloat16(),
                         layer.bias.bfloat16())
     assert out.dtype == torch.bfloat16 and torch.equal(out, expected)
+
+
+# ---- workspaces (bnn/nn/workspace.py) ---------------------------------------------------------------
+
+def test_workspace_reuses_a_tensor_only_while_nothing_else_holds_it():
+    space, like = Workspace(), torch.zeros(3, 4)
+    first = space.take("value", like)
+    assert space.take("value", like) is first                          # nothing else holds it
+    view = first[0]
+    assert space.take("value", like) is not first                      # a view of it is alive
+    del view
+    kept = space.take("value", like)
+    saved = torch.nn.functional.linear(torch.randn(2, 4, requires_grad=True), kept)  # a graph saved it
+    assert space.take("value", like) is not kept
+    saved.sum().backward()
+    assert space.take("value", like, torch.bfloat16).dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize("binary", [{}, {"weight_estimator": "ede", "act_estimator": "ede",
+                                                   "scaling": "libra_pb", "sign_zero": "zero"}])
+def test_training_forwards_reuse_their_tensors_yet_two_graphs_stay_exact(binary):
+    torch.manual_seed(0)
+    layer = BinaryLinear(12, 5)
+    layer.configure(**binary)
+    layer.set_binary(True, True)
+    x1, x2 = torch.randn(4, 12), torch.randn(4, 12)
+    separate = []
+    for x in (x1, x2):
+        layer(x).pow(2).sum().backward()
+        separate.append(layer.weight.grad.clone())
+        layer.weight.grad = None
+    (layer(x1).pow(2).sum() + layer(x2).pow(2).sum()).backward()      # both graphs alive at once
+    torch.testing.assert_close(layer.weight.grad, separate[0] + separate[1])
+    layer.weight.grad = None
+    product, pointers = layer.op, set()
+    layer.op = lambda x, weight: (pointers.add((x.data_ptr(), weight.data_ptr())), product(x, weight))[1]
+    for _ in range(3):                                                 # step after step: the same tensors
+        layer(x1).pow(2).sum().backward()
+    assert len(pointers) == 1

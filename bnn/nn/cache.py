@@ -35,5 +35,8 @@ class DerivedCache:
         self._entries[name] = (key, kept, [t.untyped_storage() for t in sources])
         return kept
 
+    def drop(self, name: str) -> None:
+        self._entries.pop(name, None)
+
     def clear(self) -> None:
         self._entries.clear()

@@ -26,6 +26,7 @@ from torch import nn
 from bnn.callbacks import Callbacks
 from bnn.errors import BnnError
 from bnn.nn.signs import Binarize, sign
+from bnn.nn.workspace import Workspace
 from bnn.registry import Registry
 
 ESTIMATORS: Registry[type["Estimator"]] = Registry("estimator")
@@ -47,10 +48,11 @@ class Estimator(nn.Module, Callbacks):
         super().__init__()
         self.zero = zero
 
-    def forward(self, x: torch.Tensor, scale: torch.Tensor | None = None,
-                dtype: torch.dtype | None = None) -> torch.Tensor:
-        """sign(x) [* scale] in ``dtype`` (default x's), with this estimator's surrogate gradient."""
-        return Binarize.apply(x, scale, self, dtype)
+    def forward(self, x: torch.Tensor, scale: torch.Tensor | None = None, dtype: torch.dtype | None = None,
+                space: Workspace | None = None) -> torch.Tensor:
+        """sign(x) [* scale] in ``dtype`` (default x's), with this estimator's surrogate gradient; ``space``: see
+        :class:`bnn.nn.signs.Binarize`."""
+        return Binarize.apply(x, scale, self, dtype, space)
 
     def binarize(self, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         """The forward value: the deterministic sign with this estimator's sign(0) convention, in ``out``

@@ -4,10 +4,11 @@ Each layer carries two independent switches, ``binary_weights`` and ``binary_act
 schedule between epochs. With both off the layer is an ordinary float layer, so one architecture
 serves the float teacher, every binary method, and every layer-by-layer schedule.
 
-Speed (DESIGN.md, speed principles): a binarized tensor is one autograd node (``bnn.nn.signs``). Outside
-training (eval mode, no graph) the binary weight is computed once and reused until a parameter changes
-(:mod:`bnn.nn.cache`); the real weight that a scaling signs (``real_weight``) is kept from the last forward
-for SKD-BNN's shadow pass. Under ``torch.autocast`` binary values are produced in the autocast dtype
+Speed (DESIGN.md, speed principles): a binarized tensor is one autograd node (``bnn.nn.signs``), written
+by the forward into tensors reused step after step (:mod:`bnn.nn.workspace`). Outside training (eval mode,
+no graph) the binary weight is computed once and reused until a parameter changes (:mod:`bnn.nn.cache`);
+the real weight that a scaling signs (``real_weight``) is kept from the last forward for SKD-BNN's shadow
+pass. Under ``torch.autocast`` binary values are produced in the autocast dtype
 directly; with ``binary_dtype`` set (``amp: binary_bf16``, :mod:`bnn.accel`), a layer whose weights and
 activations are both binary computes its product in that dtype, where its ±1 operands are exact.
 """
@@ -22,6 +23,7 @@ from bnn.errors import BnnError
 from bnn.nn.cache import DerivedCache, tensor_key
 from bnn.nn.estimators import SIGN_ZERO, Estimator, EstimatorSpec, build_estimator
 from bnn.nn.scaling import SCALINGS
+from bnn.nn.workspace import Workspace
 
 
 class BinaryLayer(nn.Module):
@@ -48,10 +50,11 @@ class BinaryLayer(nn.Module):
         SCALINGS.get(scaling, "binary.scaling")
         self.scaling = scaling
         self._derived = DerivedCache()
+        self._spaces = {"input": Workspace(), "weight": Workspace()}
 
     def set_binary(self, weights: bool, acts: bool) -> None:
         self.binary_weights, self.binary_acts = bool(weights), bool(acts)
-        self._derived.clear()
+        self._forget()
 
     def latent_weight(self) -> torch.Tensor:
         """The real weight that binary weights are computed from (a subclass may shift it)."""
@@ -100,13 +103,20 @@ class BinaryLayer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         device = x.device.type
         if torch.is_autocast_enabled(device):
-            dtype = torch.get_autocast_dtype(device)
-            return self.op(self.effective_input(x, dtype), self.effective_weight(dtype))
+            return self.op(*self._operands(x, torch.get_autocast_dtype(device)))
         if self.binary_dtype is not None and self.binary_weights and self.binary_acts:
-            x_b, w_b = self.effective_input(x, self.binary_dtype), self.effective_weight(self.binary_dtype)
+            x_b, w_b = self._operands(x, self.binary_dtype)
             with torch.autocast(device, dtype=self.binary_dtype):  # the product only (and the bias cast)
                 return self.op(x_b, w_b).to(x.dtype)
-        return self.op(self.effective_input(x), self.effective_weight())
+        return self.op(*self._operands(x, None))
+
+    def _operands(self, x: torch.Tensor, dtype: torch.dtype | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(input, weight) of this forward's product. Binary ones are written into this layer's workspaces, and
+        their gradients may be overwritten: the product is their only consumer."""
+        x_b = self.act_estimator(self.latent_input(x), None, dtype, self._spaces["input"]) if self.binary_acts else x
+        if self.binary_weights and self.training:
+            return x_b, self._binary_weight(dtype, self._spaces["weight"])
+        return x_b, self.effective_weight(dtype)
 
     def _params(self) -> list[torch.Tensor]:
         return [p for p in self._parameters.values() if p is not None]
@@ -117,13 +127,19 @@ class BinaryLayer(nn.Module):
     def _builds_graph(self) -> bool:
         return torch.is_grad_enabled() and any(p.requires_grad for p in self._params())
 
-    def _binary_weight(self, dtype: torch.dtype | None) -> torch.Tensor:
-        value, real = SCALINGS.get(self.scaling).binary(self.latent_weight(), self.weight_estimator, dtype)
+    def _binary_weight(self, dtype: torch.dtype | None, space: Workspace | None = None) -> torch.Tensor:
+        self._derived.drop("real")  # the workspace may reuse its tensor
+        value, real = SCALINGS.get(self.scaling).binary(self.latent_weight(), self.weight_estimator, dtype, space)
         self._derived.put("real", self._param_key(), real, self._params())
         return value
 
+    def _forget(self) -> None:
+        self._derived.clear()
+        for space in self._spaces.values():
+            space.clear()
+
     def _apply(self, fn, recurse=True):
-        self._derived.clear()  # parameters move or change type: drop what was derived from the old ones
+        self._forget()  # parameters move or change type: drop what was derived from the old ones
         return super()._apply(fn, recurse)
 
     def extra_repr(self) -> str:
