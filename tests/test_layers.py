@@ -241,3 +241,22 @@ def test_training_forwards_reuse_their_tensors_yet_two_graphs_stay_exact(binary)
     for _ in range(3):                                                 # step after step: the same tensors
         layer(x1).pow(2).sum().backward()
     assert len(pointers) == 1
+
+
+def test_eval_binary_weight_is_fresh_after_a_fused_optimizer_step():
+    """Fused optimizers change parameters without bumping their version counters."""
+    layer = irnet_layer()
+    optimizer = torch.optim.Adam(layer.parameters(), lr=0.5, fused=True)
+    layer.eval()
+    with torch.no_grad():
+        before = layer.effective_weight()
+    layer(torch.randn(4, 12)).pow(2).sum().backward()                  # eval mode, autograd on: trains
+    optimizer.step()
+    with torch.no_grad():
+        after = layer.effective_weight()
+    assert not torch.equal(after, before) and torch.equal(after, fresh_binary_weight(layer))
+    layer.train()
+    layer.weight.data.copy_(-layer.weight.data)                       # .data edits bump no version either
+    layer.eval()
+    with torch.no_grad():
+        assert torch.equal(layer.effective_weight(), fresh_binary_weight(layer))

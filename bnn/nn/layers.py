@@ -138,6 +138,11 @@ class BinaryLayer(nn.Module):
         for space in self._spaces.values():
             space.clear()
 
+    def train(self, mode: bool = True):
+        if mode != self.training:
+            self._derived.clear()  # a new phase: nothing carried over (e.g. weights edited through .data)
+        return super().train(mode)
+
     def _apply(self, fn, recurse=True):
         self._forget()  # parameters move or change type: drop what was derived from the old ones
         return super()._apply(fn, recurse)
