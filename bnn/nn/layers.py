@@ -102,6 +102,8 @@ class BinaryLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         device = x.device.type
+        if not torch.amp.is_autocast_available(device):  # e.g. the meta device of the plan's shape checks
+            return self.op(*self._operands(x, None))
         if torch.is_autocast_enabled(device):
             return self.op(*self._operands(x, torch.get_autocast_dtype(device)))
         if self.binary_dtype is not None and self.binary_weights and self.binary_acts:
