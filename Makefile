@@ -14,7 +14,9 @@ run: $(VENV)/.installed  ## the default workflow on the embedded dataset -> resu
 test: $(VENV)/.installed  ## the test suite (offline, CPU)
 	python -m pytest -q
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed  ## ruff (lint + format check) and snakemake --lint
+	ruff check .
+	ruff format --check .
 	snakemake --lint
 
 $(VENV)/.installed: pyproject.toml

@@ -18,10 +18,6 @@ include: "workflow/rules/report.smk"
 rule all:
     default_target: True
     input:
-        "results/tables/accuracy.csv",
-        "results/tables/accuracy.html",
-        "results/tables/summary.csv",
-        "results/tables/summary.html",
-        PLAN.figure_files(),
+        targets.report_files(PLAN),
         PLAN.sensitivity_files(),
-        "results/README.md",
+        layout.README,

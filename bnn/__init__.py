@@ -1,7 +1,7 @@
 """bnn-flow: binary neural networks, trained and compared reproducibly.
 
 Public API: layers in :mod:`bnn.nn`, models in :mod:`bnn.models`, one training loop in
-:mod:`bnn.train`, evaluation in :mod:`bnn.evaluate`, the BNN summary in :mod:`bnn.summary`, and
+:mod:`bnn.train`, evaluation in :mod:`bnn.evaluate`, the BNN summary in :mod:`bnn.model_summary`, and
 ``bnn.load_exported`` (:mod:`bnn.export`). The Snakemake workflow only wires files between the
 ``bnn`` commands defined in :mod:`bnn.cli`.
 """

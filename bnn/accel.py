@@ -1,9 +1,9 @@
-"""Speed options of a stage (issue 5, GPU path): ``amp: bf16`` (forward under ``torch.autocast`` in
-bfloat16; works on CPU and CUDA, no loss scaling needed), ``amp: binary_bf16`` (only the products of
-layers whose weights and activations are both binary run in bfloat16, where their ±1 operands are
-exact; everything else stays float32), ``channels_last: true`` (NHWC weights and inputs for
-convolutions on tensor cores) and ``compile: true`` (``torch.compile`` of the forward).
-The wrapper only runs the forward; parameters, optimizers and checkpoints stay on the plain model."""
+"""Speed options of a stage: ``amp: bf16`` (forward under ``torch.autocast`` in bfloat16; CPU and CUDA, no loss
+scaling needed), ``amp: binary_bf16`` (only the products of layers whose weights and activations are both binary
+run in bfloat16, where their ±1 operands are exact; everything else stays float32), ``channels_last: true`` (NHWC
+weights and inputs for convolutions on tensor cores) and ``compile: true`` (``torch.compile`` of the forward).
+The wrapper only runs the forward; parameters, optimizers and checkpoints stay on the plain model. The values are
+checked where the spec is parsed (:mod:`bnn.spec`)."""
 
 from __future__ import annotations
 
@@ -12,20 +12,10 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
-from bnn.errors import BnnError
 from bnn.nn import binary_layers
 
-AMP = {"none": None, "bf16": torch.bfloat16, "binary_bf16": None}  # autocast dtype of the whole forward
-BINARY_AMP = {"binary_bf16": torch.bfloat16}  # product dtype of the binary layers (bnn.nn.BinaryLayer.binary_dtype)
-
-
-def check(spec: dict, key: str = "spec") -> None:
-    """One-line errors for bad speed options (also run by the plan at config time)."""
-    if spec.get("amp", "none") not in AMP:
-        raise BnnError(f"{key}.amp: {spec['amp']!r} must be one of {', '.join(AMP)}")
-    for option in ("channels_last", "compile"):
-        if not isinstance(spec.get(option, False), bool):
-            raise BnnError(f"{key}.{option}: {spec[option]!r} must be true or false")
+AUTOCAST = {"none": None, "bf16": torch.bfloat16, "binary_bf16": None}  # autocast dtype of the whole forward
+BINARY_PRODUCTS = {"binary_bf16": torch.bfloat16}  # product dtype of the binary layers (BinaryLayer.binary_dtype)
 
 
 class Accelerated(nn.Module):
@@ -37,7 +27,7 @@ class Accelerated(nn.Module):
         model = model.to(memory_format=torch.channels_last) if channels_last else model
         self.model = torch.compile(model) if compile else model
         self.device_type = device.type
-        self.dtype = AMP[amp]
+        self.dtype = AUTOCAST[amp]
         self.channels_last = channels_last
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -48,12 +38,11 @@ class Accelerated(nn.Module):
             return self.model(x).float()
 
 
-def accelerate(model: nn.Module, spec: dict, device: torch.device) -> nn.Module:
-    """The module the training loop calls: ``model`` itself when no speed option is set."""
-    check(spec)
+def accelerate(model: nn.Module, spec, device: torch.device) -> nn.Module:
+    """The module the training loop calls (``spec``: the stage's settings): ``model`` itself when no option
+    needs a wrapper. Sets the binary layers' product dtype for ``binary_bf16``."""
     for layer in binary_layers(model):
-        layer.binary_dtype = BINARY_AMP.get(spec.get("amp", "none"))
-    options = {k: spec[k] for k in ("amp", "channels_last", "compile") if k in spec}
-    if not any(v not in ("none", "binary_bf16", False) for v in options.values()):
+        layer.binary_dtype = BINARY_PRODUCTS.get(spec.amp)
+    if AUTOCAST[spec.amp] is None and not spec.channels_last and not spec.compile:
         return model
-    return Accelerated(model, device, **options)
+    return Accelerated(model, device, spec.amp, spec.channels_last, spec.compile)

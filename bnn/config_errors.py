@@ -39,4 +39,5 @@ def schema_error_line(error: "ValidationError") -> str:
         message = f"unknown key {', '.join(hints)}; known keys: {', '.join(known)}"
     elif error.validator == "type" and isinstance(error.instance, str) and _looks_numeric(error.instance):
         message += f" (YAML reads {error.instance} as text: write it with a dot, e.g. {float(error.instance)!r})"
-    return f"{where}: {' '.join(message.split())}"
+    message = " ".join(message.split())
+    return f"{where}: {message}" if error.absolute_path else message

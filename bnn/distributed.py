@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import torch
 import torch.distributed as dist
@@ -28,20 +28,22 @@ from torch import nn
 
 from bnn.errors import BnnError
 
+if TYPE_CHECKING:
+    from bnn.spec import StageSpec
+
 BACKENDS = ("auto", "nccl", "gloo")
 
 
 @dataclass(frozen=True)
-class Setting:
-    """A stage's ``distributed`` key, checked against its batch size and device."""
+class Distributed:
+    """A stage's ``distributed`` setting: ``{nproc: N, backend: auto|nccl|gloo}`` (its fit with the batch size
+    and device is a stage check, :mod:`bnn.stage_checks`)."""
 
     nproc: int = 1
     backend: str = "auto"
 
     @classmethod
-    def parse(cls, spec: dict, key: str = "spec") -> Setting:
-        value = spec.get("distributed") or {}
-        key = f"{key}.distributed"
+    def parse(cls, value: dict, key: str = "distributed") -> Distributed:
         if not isinstance(value, dict) or set(value) - {"nproc", "backend"}:
             raise BnnError(f"{key}: {value!r} must be a mapping with nproc (processes) and backend (auto|nccl|gloo)")
         nproc, backend = value.get("nproc", 1), value.get("backend", "auto")
@@ -49,15 +51,6 @@ class Setting:
             raise BnnError(f"{key}.nproc: {nproc!r} must be an integer >= 1")
         if backend not in BACKENDS:
             raise BnnError(f"{key}.backend: {backend!r} must be one of {', '.join(BACKENDS)}")
-        batch, device = spec.get("batch_size"), str(spec.get("device", "auto"))
-        if isinstance(batch, int) and batch % nproc:
-            raise BnnError(f"{key}.nproc: {nproc} processes cannot split batch_size {batch} evenly; use a batch_size "
-                           "divisible by nproc (it is the global batch)")
-        if nproc > 1 and device.startswith("cuda:"):
-            raise BnnError(f"{key}.nproc: a multi-process stage takes one locked GPU per process; write device: cuda "
-                           f"or auto instead of {device}")
-        if backend == "nccl" and device == "cpu":
-            raise BnnError(f"{key}.backend: nccl needs CUDA devices; use gloo (or auto) with device: cpu")
         return cls(nproc, backend)
 
 
@@ -67,7 +60,7 @@ def launched() -> bool:
 
 
 @contextmanager
-def process_group(setting: Setting, device: torch.device) -> Iterator[None]:
+def process_group(setting: Distributed, device: torch.device) -> Iterator[None]:
     """Join the launcher's process group (env:// rendezvous) for the stage; CUDA: one device per local rank."""
     local_rank = int(os.environ["LOCAL_RANK"])
     backend = setting.backend if setting.backend != "auto" else ("nccl" if device.type == "cuda" else "gloo")
@@ -97,9 +90,9 @@ class Ranks:
         return cls()
 
     @classmethod
-    def of_stage(cls, spec: dict) -> Ranks:
+    def of_stage(cls, spec: StageSpec) -> Ranks:
         """This process's ranks, which must be the ``distributed.nproc`` the spec asks for."""
-        nproc, ranks = Setting.parse(spec).nproc, cls.current()
+        nproc, ranks = spec.distributed.nproc, cls.current()
         if ranks.world != nproc:
             raise BnnError(f"spec.distributed.nproc: {nproc}, but this process is one of {ranks.world}; run the stage "
                            "with bnn train, which launches nproc processes itself")
@@ -130,11 +123,11 @@ class Ranks:
                   "equal to a one-process run", flush=True)
         return model
 
-    def wrap(self, model: nn.Module, spec: dict, device: torch.device) -> nn.Module:
+    def wrap(self, model: nn.Module, spec: StageSpec, device: torch.device) -> nn.Module:
         """The module to train: ``model`` in DDP when distributed (memory format set before DDP sees it)."""
         if self.world == 1:
             return model
-        if spec.get("channels_last"):
+        if spec.channels_last:
             model = model.to(memory_format=torch.channels_last)
         return nn.parallel.DistributedDataParallel(model, device_ids=[self.local_rank] if device.type == "cuda" else None)
 

@@ -1,7 +1,7 @@
 """Evaluate a final checkpoint on the test split: accuracy, size, and a proof that binary layers are binary.
 
 Writes ``eval.json``: the run identity, ``arch`` (the checkpoint's architecture), top-1/top-5 (%), test loss, the BNN summary's totals
-(:mod:`bnn.summary`: parameter counts, W/A bits, packed and float size, compression, MACs and BOPs),
+(:mod:`bnn.model_summary`: parameter counts, W/A bits, packed and float size, compression, MACs and BOPs),
 epochs and training seconds summed over the stages that led to the checkpoint, and ``binary_check``:
 every binary layer's effective weights take exactly two values ±scale per output channel, and every
 binary-activation layer sees only ±1 inputs.
@@ -20,7 +20,8 @@ from bnn.data import make_loader, read_meta
 from bnn.errors import BnnError
 from bnn.nn import binary_layers
 from bnn.report.costs import run_cost
-from bnn.summary import summarize
+from bnn.model_summary import model_summary
+from bnn.scoring import score
 
 
 def check_binary(model: nn.Module, x: torch.Tensor) -> dict:
@@ -45,34 +46,23 @@ def check_binary(model: nn.Module, x: torch.Tensor) -> dict:
             "bad_act_layers": sorted(bad_inputs)}
 
 
-@torch.no_grad()
 def evaluate(checkpoint_path: str | Path, data_dir: str | Path, benchmarks: list[str | Path] = (),
              batch_size: int = 512) -> dict:
     """The run's eval.json record: test metrics, summary totals, binary check, and its cost from its stages'
     Snakemake ``benchmarks`` (bnn.report.costs; None without them)."""
     ckpt = checkpoint.read(checkpoint_path)
     meta = read_meta(data_dir)
-    if [meta["num_classes"], list(meta["shape"])] != [ckpt["num_classes"], list(ckpt["in_shape"])]:
-        raise BnnError(f"--data: {data_dir} holds {meta['num_classes']} classes of shape {meta['shape']}, the "
-                       f"checkpoint expects {ckpt['num_classes']} of {ckpt['in_shape']}; use the dataset it was trained on")
+    checkpoint.check_data(ckpt, meta, checkpoint_path, "--checkpoint")
     model = checkpoint.rebuild(ckpt, checkpoint_path).eval()
     loader = make_loader(data_dir, meta, "test", batch_size, torch.device("cpu"))
-    loss_sum, top1, top5, count = 0.0, 0, 0, 0
-    for x, y in loader:
-        logits = model(x)
-        loss_sum += nn.functional.cross_entropy(logits, y, reduction="sum").item()
-        best = logits.topk(min(5, logits.shape[1]), dim=1).indices
-        top1 += (best[:, 0] == y).sum().item()
-        top5 += (best == y[:, None]).any(dim=1).sum().item()
-        count += len(y)
+    scores = score(model, loader)
     check = check_binary(model, next(iter(loader))[0])
     if not check["ok"]:
         raise BnnError(f"binary check failed for {checkpoint_path}: weight layers {check['bad_weight_layers']}, "
                        f"activation layers {check['bad_act_layers']} are not two-valued")
     lineage = ckpt.get("lineage", [])
-    return {**ckpt["run"], "arch": ckpt["model"]["arch"], **summarize(model, ckpt["in_shape"]).record(),
-            "top1": round(100.0 * top1 / count, 4), "top5": round(100.0 * top5 / count, 4),
-            "test_loss": round(loss_sum / count, 6), "test_images": count,
-            "epochs": sum(int(s["epochs"]) for s in lineage),
+    return {**ckpt["run"], "arch": ckpt["model"]["arch"], **model_summary(model, ckpt["in_shape"]).record(),
+            "top1": round(scores.top1, 4), "top5": round(scores.top5, 4), "test_loss": round(scores.loss, 6),
+            "test_images": scores.count, "epochs": sum(int(s["epochs"]) for s in lineage),
             "train_seconds": round(sum(float(s["seconds"]) for s in lineage), 3),
             "stages": [s["stage"] for s in lineage], "binary_check": check, **run_cost(list(benchmarks))}

@@ -28,7 +28,7 @@ from bnn.binarized import split_weight
 from bnn.errors import BnnError
 from bnn.io import load_torch, save_torch
 from bnn.nn import BinaryLayer, SDBinaryConv2d, binary_layers
-from bnn.stage_model import split_binary
+from bnn.spec import BinarySpec
 
 FORMAT = "bnn-export/1"
 META = ("run", "model", "num_classes", "in_shape", "binary", "layer_states")
@@ -129,7 +129,7 @@ def fit_latent_weight(layer: BinaryLayer, positive: torch.Tensor, scale: torch.T
         return True
     if isinstance(layer, SDBinaryConv2d):
         return False
-    layer.configure(**{**split_binary(binary)[1], "scaling": "channel_mean"})
+    layer.configure(**{**BinarySpec.parse(binary, "binary").layer_options(), "scaling": "channel_mean"})
     sign = torch.where(positive, 1.0, -1.0)
     n = sign[0].numel()
 

@@ -55,6 +55,12 @@ def write_csv(path: str | os.PathLike, rows: list[dict[str, Any]], columns: list
         writer.writerows(rows)
 
 
+def write_frame(path: str | os.PathLike, frame) -> None:
+    """A pandas DataFrame as CSV, without its index."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
 def save_torch(path: str | os.PathLike, obj: Any) -> None:
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)

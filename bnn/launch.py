@@ -13,25 +13,27 @@ from contextlib import nullcontext
 
 import torch
 
-from bnn.distributed import Ranks, Setting, launched, process_group
+from bnn.distributed import Ranks, launched, process_group
 from bnn.errors import BnnError
 from bnn.gpu_lock import Lease, hold, visible_devices
-from bnn.train import resolve_device, run_stage
+from bnn.spec import StageSpec
+from bnn.train import run_stage
+from bnn.train.parts import resolve_device
 
 
-def targets_cuda(spec: dict) -> bool:
+def targets_cuda(spec: StageSpec) -> bool:
     """Whether the stage takes a GPU lock: ``cuda``, or ``auto`` with a GPU. A pinned ``cuda:N`` is used as is."""
-    device = str(spec.get("device", "auto"))
+    device = spec.device
     return device == "cuda" or (device == "auto" and torch.cuda.device_count() > 0)
 
 
-def train(spec: dict, run_dir: str, argv: list[str]) -> dict | None:
+def train(spec: StageSpec, run_dir: str, argv: list[str]) -> dict | None:
     """Run the stage; ``argv`` is this ``bnn`` command line (what each rank runs). Returns run_stage's result in
     the process that trained as (or alone as) rank 0, None in the launcher and the other ranks."""
-    setting = Setting.parse(spec)
+    setting = spec.distributed
     if launched():
         die_with_parent()
-        with process_group(setting, resolve_device(spec.get("device", "auto"))):
+        with process_group(setting, resolve_device(spec.device)):
             result = run_stage(spec, run_dir)
             return result if Ranks.current().is_main else None
     with hold(setting.nproc, visible_devices()) if targets_cuda(spec) else nullcontext() as lease:
@@ -39,7 +41,7 @@ def train(spec: dict, run_dir: str, argv: list[str]) -> dict | None:
             if lease:
                 torch.cuda.set_device(lease.indices[0])
             return run_stage(spec, run_dir)
-        run_ranks(setting.nproc, argv, int(spec.get("threads", 1)), lease)
+        run_ranks(setting.nproc, argv, spec.threads, lease)
     return None
 
 

@@ -1,275 +1,139 @@
 """From config to plan: experiments (dataset x model x method x seed) and their stages (DESIGN.md).
 
-Pure Python, no Snakemake: the workflow asks the plan which jobs exist, what each stage's fully
-resolved spec is, and which files each stage reads. The plan also runs the semantic checks that
-must fail before any job starts (unknown names, impossible schedules, a KD loss without teacher).
-
-Config shape (see config.yaml): selection lists ``datasets``, ``models``, ``methods``, ``seeds``;
-definitions ``model_specs`` (key -> arch + options) and ``recipes`` (name -> stages); ``train``
-holds the defaults every stage starts from, overridden by the recipe, then by the stage. A recipe's
-``datasets``/``models`` restrict the experiments it runs in: a list of names, or a mapping from name to
-recipe keys that override the recipe's for that dataset/model (a paper's per-model epochs and lr).
-``scale`` picks one overlay of ``scales`` (e.g. ``smoke`` in the paper configs) that
-:func:`apply_scale` merges over the config.
+Pure Python, no Snakemake: the workflow asks the plan which jobs exist, what each stage's resolved spec is
+(:class:`bnn.spec.StageSpec`), and which files each stage reads (paths from :mod:`bnn.layout`). Before any job
+starts, every config level is checked (:mod:`bnn.stage_checks`), each error one line naming its key.
 """
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from dataclasses import asdict, dataclass, replace
 
-import torch
-
-from bnn import accel
-from bnn.data.augment import Augment
-from bnn.data.datasets import dataset_info
-from bnn.data.make import check_stream_settings
-from bnn.distributed import Setting
+from bnn import layout
+from bnn.config import check_top_level, selected
+from bnn.data.datasets import DatasetInfo, dataset_info
 from bnn.errors import BnnError
 from bnn.losses import build_loss
-from bnn.models import build
-from bnn.nn import binary_layers
-from bnn.optim import Optimizers
-from bnn.schedule import SENSITIVITY_ORDERS, Schedule
-from bnn.stage_model import apply_binary
+from bnn.recipes import Recipe, Recipes, per_layer_stages, stage_settings
+from bnn.schedule import SENSITIVITY_ORDERS
+from bnn.spec import ModelSpec, RunId, Settings, StageSpec
+from bnn.stage_checks import binarizable_count, check_settings, check_stage
 
-TRAIN_KEYS = ("epochs", "batch_size", "device", "threads", "optimizer", "lr_schedule", "loss", "binary",
-              "schedule", "augment", "amp", "channels_last", "compile", "workers", "distributed")
-RECIPE_KEYS = ("teacher", "stages", "per_layer", "datasets", "models")
-OVERRIDE_KEYS = ("teacher", "stages", "datasets", *TRAIN_KEYS)  # what a recipe's models.<name> may set
-RESULTS = "results"
-
-
-def merge(base: Any, override: Any) -> Any:
-    """Deep-merge ``override`` into ``base``; a mapping whose ``name`` changes replaces instead of merging
-    (so switching ``optimizer: {name: sgd}`` drops Adam's options)."""
-    if not isinstance(base, dict) or not isinstance(override, dict):
-        return copy.deepcopy(override)
-    if "name" in override and override["name"] != base.get("name"):
-        return copy.deepcopy(override)
-    merged = copy.deepcopy(base)
-    for key, value in override.items():
-        merged[key] = merge(merged[key], value) if key in merged else copy.deepcopy(value)
-    return merged
-
-
-def apply_scale(config: dict) -> dict:
-    """The config with ``scales[scale]`` merged over it when ``scale`` is set (the paper configs' ``smoke``
-    overlay: mappings merge, lists replace); the config itself otherwise."""
-    name = config.get("scale")
-    if name is None:
-        return config
-    scales = config.get("scales") or {}
-    if name not in scales:
-        raise BnnError(f"scale: {name!r} is not defined in scales; known: {', '.join(sorted(scales)) or 'none'}; "
-                       "drop --config scale=... or add scales." + str(name))
-    return merge(config, scales[name])
-
-
-def data_dir(dataset: str) -> str:
-    return f"{RESULTS}/data/{dataset}"
-
-
-def run_dir(dataset: str, model: str, method: str, seed: int, stage: str) -> str:
-    return f"{RESULTS}/runs/{dataset}/{model}/{method}/seed{seed}/{stage}"
-
-
-def sensitivity_file(dataset: str, model: str, method: str, seed: int) -> str:
-    return f"{RESULTS}/runs/{dataset}/{model}/{method}/seed{seed}/sensitivity.csv"
+Experiment = tuple[str, str, str, int]  # dataset, model, method, seed
 
 
 @dataclass(frozen=True)
 class Stage:
-    dataset: str
-    model: str
-    method: str
-    seed: int
-    name: str
-    spec: dict
+    spec: StageSpec
+
+    @property
+    def run(self) -> RunId:
+        return self.spec.run
 
     @property
     def dir(self) -> str:
-        return run_dir(self.dataset, self.model, self.method, self.seed, self.name)
+        return layout.path(layout.RUN, **asdict(self.run))
+
+    def file(self, name: str) -> str:
+        return f"{self.dir}/{name}"
 
     def inputs(self) -> dict[str, str]:
-        """Files this stage reads: prepared data, and the init/teacher checkpoints when it has them."""
-        files = {"meta": f"{self.spec['data']}/meta.json", "train": f"{self.spec['data']}/train.pt",
-                 "val": f"{self.spec['data']}/val.pt"}
-        for key in ("init", "teacher"):
-            if self.spec.get(key):
-                files[key] = self.spec[key]
-        weights = self.spec.get("schedule", {}).get("weights")
-        if isinstance(weights, dict) and weights.get("sensitivity"):
-            files["sensitivity"] = weights["sensitivity"]
+        """Files this stage reads: prepared data, and the init/teacher checkpoints and sensitivity table it uses."""
+        files = {name.split(".")[0]: layout.data_file(self.run.dataset, name) for name in ("meta.json", "train.pt",
+                                                                                          "val.pt")}
+        files.update({key: path for key, path in (("init", self.spec.init), ("teacher", self.spec.teacher)) if path})
+        if self.spec.schedule.weights.sensitivity:
+            files["sensitivity"] = self.spec.schedule.weights.sensitivity
         return files
 
 
 class Plan:
     def __init__(self, config: dict):
-        self.config = config = apply_scale(config)
+        self.config = check_top_level(config)
+        self.recipes = Recipes(self.config)
         self._stages: dict[tuple, Stage] = {}
-        self._recipe_stages: dict[tuple, list[Stage]] = {}
-        self.experiments: list[tuple[str, str, str, int]] = []
-        for dataset in self._selected("datasets"):
+        self._experiment_stages: dict[Experiment, list[Stage]] = {}
+        self._resolved: dict[Experiment, Recipe] = {}
+        self.experiments: list[Experiment] = []
+        for dataset in selected(self.config, "datasets"):
             self._dataset(dataset)
-            for model in self._selected("models"):
-                self._model_spec(model)
-                for method in self._selected("methods"):
-                    if self._effective_recipe(method, dataset, model) is None:
-                        continue
-                    for seed in self._selected("seeds"):
-                        self.experiments.append((dataset, model, method, int(seed)))
+            for model in selected(self.config, "models"):
+                self.recipes.model_spec(model)
+                methods = [m for m in selected(self.config, "methods") if self.recipes.applies(m, dataset, model)]
+                self.experiments += [(dataset, model, m, int(seed)) for m in methods
+                                     for seed in selected(self.config, "seeds")]
         if not self.experiments:
             raise BnnError("methods: no selected recipe applies to the selected datasets and models; check the "
                            "recipes' datasets: and models: lists")
         for experiment in self.experiments:
-            self._add_recipe(*experiment)
+            self._add(*experiment)
 
-    # ---- config access with one-line errors -------------------------------------------------
-    def _selected(self, key: str) -> list:
-        values = self.config.get(key)
-        if not isinstance(values, list) or not values:
-            raise BnnError(f"{key}: must be a non-empty list")
-        return values
+    def _dataset(self, dataset: str) -> DatasetInfo:
+        return dataset_info(dataset, (self.config.get("dataset_options") or {}).get(dataset), "datasets")
 
-    def _dataset(self, dataset: str):
-        return dataset_info(dataset, self.config.get("dataset_options", {}).get(dataset), "datasets")
-
-    def _model_spec(self, model: str, key: str = "models") -> dict:
-        specs = self.config.get("model_specs", {})
-        if model not in specs:
-            raise BnnError(f"{key}: {model!r} has no entry in model_specs; define model_specs.{model}.arch")
-        return specs[model]
-
-    def _recipe(self, method: str, key: str) -> dict:
-        recipes = self.config.get("recipes", {})
-        if method not in recipes:
-            import difflib
-
-            close = difflib.get_close_matches(method, list(recipes), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise BnnError(f"{key}: unknown recipe {method!r}{hint}; define recipes.{method} or use one of: "
-                           f"{', '.join(sorted(recipes))}")
-        return recipes[method]
-
-    def _restriction(self, recipe: dict, method: str, key: str) -> dict | None:
-        """A recipe's ``datasets``/``models`` as {name: overrides}; None when unrestricted."""
-        allowed = recipe.get(key)
-        if allowed is None:
-            return None
-        where = f"recipes.{method}.{key}"
-        if isinstance(allowed, list) and all(isinstance(v, str) for v in allowed):
-            allowed = dict.fromkeys(allowed)
-        if not isinstance(allowed, dict):
-            raise BnnError(f"{where}: must be a list of {key[:-1]} names or a mapping name -> recipe overrides")
-        for name, overrides in allowed.items():
-            if key == "models":
-                self._model_spec(name, where)
-            known = [k for k in OVERRIDE_KEYS if not (key == "datasets" and k == "datasets")]
-            unknown = sorted(set(overrides or {}) - set(known))
-            if unknown:
-                raise BnnError(f"{where}.{name}.{unknown[0]}: not a recipe override; known: {', '.join(known)}")
-        return {name: overrides or {} for name, overrides in allowed.items()}
-
-    def _effective_recipe(self, method: str, dataset: str, model: str) -> dict | None:
-        """The recipe with its ``models.<model>`` then ``datasets.<dataset>`` overrides merged over it, or None
-        when it does not run on this dataset and model (e.g. SD-BNN only on conv models). A model's
-        overrides may restrict the datasets further (a CIFAR model on CIFAR, an ImageNet model on ImageNet)."""
-        recipe = self._recipe(method, "methods")
-        for key, name in (("models", model), ("datasets", dataset)):
-            allowed = self._restriction(recipe, method, key)
-            if allowed is not None:
-                if name not in allowed:
-                    return None
-                recipe = merge(recipe, allowed[name])
-        return recipe
-
-    def _teacher(self, method: str, teacher, model: str) -> tuple[str, str]:
-        """(teacher recipe, teacher model key): ``teacher: RECIPE`` (same model) or ``{recipe, model}``
-        (a model of its own, e.g. AdamBNN's ResNet-34, METHODS.md §4.2)."""
-        key = f"recipes.{method}.teacher"
-        if isinstance(teacher, dict):
-            unknown = sorted(set(teacher) - {"recipe", "model"})
-            if unknown or "recipe" not in teacher:
-                raise BnnError(f"{key}: a recipe name, or {{recipe: NAME, model: MODEL_KEY}}")
-            recipe, model = teacher["recipe"], teacher.get("model", model)
-            self._model_spec(model, f"{key}.model")
-        else:
-            recipe = teacher
-        self._recipe(recipe, key)
-        if recipe == method:
-            raise BnnError(f"{key}: a recipe cannot be its own teacher")
-        return recipe, model
+    def _model(self, model: str) -> ModelSpec:
+        return ModelSpec.parse(self.recipes.model_spec(model), f"model_specs.{model}")
 
     # ---- stages ------------------------------------------------------------------------------
-    def _add_recipe(self, dataset: str, model: str, method: str, seed: int) -> list[Stage]:
+    def _add(self, dataset: str, model: str, method: str, seed: int) -> list[Stage]:
         """Resolve every stage of ``method`` (and of its teacher's recipe) for one experiment."""
-        if (dataset, model, method, seed) in self._recipe_stages:
-            return self._recipe_stages[(dataset, model, method, seed)]
-        recipe = self._effective_recipe(method, dataset, model)
-        if recipe is None:  # a teacher or sensitivity recipe asked for outside its datasets/models
-            recipe = self._recipe(method, f"recipes.{method}")
-        unknown = sorted(set(recipe) - {*RECIPE_KEYS, *TRAIN_KEYS})
-        if unknown:
-            raise BnnError(f"recipes.{method}.{unknown[0]}: unknown recipe key; known: {', '.join(RECIPE_KEYS)}, "
-                           f"{', '.join(TRAIN_KEYS)}")
-        stages_cfg = recipe.get("stages")
-        if not isinstance(stages_cfg, list) or not stages_cfg:
-            raise BnnError(f"recipes.{method}.stages: must be a non-empty list of stages")
-        teacher_path = None
-        if recipe.get("teacher"):
-            teacher, teacher_model = self._teacher(method, recipe["teacher"], model)
-            teacher_path = f"{self._add_recipe(dataset, teacher_model, teacher, seed)[-1].dir}/checkpoint.pt"
-        self._check_settings(self.config.get("train", {}), dataset, model, "train")
-        defaults = merge(self.config.get("train", {}), {k: v for k, v in recipe.items() if k in TRAIN_KEYS})
-        self._check_settings(defaults, dataset, model, f"recipes.{method}")
-        if recipe.get("per_layer"):
-            stages_cfg = self._per_layer_stages(dataset, model, method, stages_cfg, defaults)
-        resolved: list[Stage] = []
-        for i, stage_cfg in enumerate(stages_cfg):
-            key = f"recipes.{method}.stages[{i}]"
-            resolved.append(self._stage(dataset, model, method, seed, stage_cfg, defaults, resolved,
-                                        teacher_path, key))
-        self._recipe_stages[(dataset, model, method, seed)] = resolved
-        for stage in resolved:
-            self._stages[(dataset, model, method, seed, stage.name)] = stage
-        return resolved
-
-    def _per_layer_stages(self, dataset: str, model: str, method: str, stages_cfg: list, defaults: dict) -> list:
-        """Sensitivity pre-training (METHODS.md §5.3): the recipe's one stage, repeated for every controlled
-        layer k as stage ``layer{k}`` in which only layer k's weights are binary."""
-        key = f"recipes.{method}.stages"
-        if len(stages_cfg) != 1:
-            raise BnnError(f"{key}: a per_layer recipe has exactly one stage, the template of every layer's stage")
-        template = stages_cfg[0]
-        settings = merge(defaults, {k: v for k, v in template.items() if k in TRAIN_KEYS})
-        schedule = settings.get("schedule", {})
-        own = template.get("schedule", {}).get("weights", "binary")
-        if own != "binary":
-            raise BnnError(f"{key}[0].schedule.weights: {own!r}; a per_layer recipe sets it per layer itself: "
-                           "leave it out or write binary")
-        n = len(Schedule.parse(schedule, f"{key}[0].schedule").controlled(self._layer_count(dataset, model)))
-        stages = []
-        for k in range(1, n + 1):
-            stage = copy.deepcopy(template)
-            stage["name"] = f"layer{k:0{len(str(n))}d}"
-            stage["schedule"] = {**schedule, "weights": {"only": k}}
-            stages.append(stage)
+        experiment = (dataset, model, method, seed)
+        if experiment in self._experiment_stages:
+            return self._experiment_stages[experiment]
+        recipe = self._resolved[experiment] = self.recipes.resolve(method, dataset, model)
+        info, model_spec = self._dataset(dataset), self._model(model)
+        for key, setting in (("train", self.recipes.train), (f"recipes.{method}", recipe.settings)):
+            check_settings(Settings.parse(setting, key), model_spec, f"model_specs.{model}", dataset, info, key,
+                           stage=False)
+        teacher = None
+        if recipe.teacher:
+            teacher = self._add(dataset, recipe.teacher[1], recipe.teacher[0], seed)[-1].file(layout.CHECKPOINT)
+        raw_stages = recipe.stages
+        if recipe.per_layer:
+            key = f"recipes.{method}.stages[0]"
+            template = Settings.parse(stage_settings(recipe, raw_stages[0], key), key)
+            n_layers = len(template.schedule.controlled(binarizable_count(model_spec, info, f"model_specs.{model}")))
+            raw_stages = per_layer_stages(recipe, n_layers)
+        stages: list[Stage] = []
+        for i, raw in enumerate(raw_stages):
+            stages.append(self._stage(experiment, recipe, raw, stages, teacher, f"recipes.{method}.stages[{i}]"))
+        self._experiment_stages[experiment] = stages
+        self._stages.update({(*experiment, stage.run.stage): stage for stage in stages})
         return stages
 
-    def _layer_count(self, dataset: str, model: str) -> int:
+    def _stage(self, experiment: Experiment, recipe: Recipe, raw: dict, earlier: list[Stage], teacher: str | None,
+               key: str) -> Stage:
+        dataset, model, method, seed = experiment
+        settings = stage_settings(recipe, raw, key)
+        name = str(raw["name"])
+        if any(s.run.stage == name for s in earlier):
+            raise BnnError(f"{key}.name: stage {name!r} appears twice in recipe {method!r}")
+        init = None
+        if raw.get("init"):
+            parents = [s for s in earlier if s.run.stage == raw["init"]]
+            if not parents:
+                raise BnnError(f"{key}.init: {raw['init']!r} is not an earlier stage of recipe {method!r}; earlier "
+                               f"stages: {', '.join(s.run.stage for s in earlier) or 'none'}")
+            init = parents[0].file(layout.CHECKPOINT)
+        self._resolve_sensitivity(experiment, settings, key)
+        mapping = {**settings, "run": {"dataset": dataset, "model": model, "method": method, "seed": seed,
+                                       "stage": name},
+                   "seed": seed, "data": layout.path(layout.DATA, dataset=dataset),
+                   "model": self.recipes.model_spec(model), "init": init, "teacher": teacher}
+        spec = StageSpec.parse(mapping, key)
         info = self._dataset(dataset)
-        options = dict(self._model_spec(model))
-        arch = options.pop("arch", None)
-        with torch.device("meta"):
-            return len(binary_layers(build(arch, info.num_classes, info.shape, key=f"model_specs.{model}",
-                                           **options)))
+        needs_teacher = build_loss(spec.loss, info.num_classes, f"{key}.loss").needs_teacher
+        if needs_teacher and not teacher:
+            raise BnnError(f"recipes.{method}.teacher: loss {list(spec.loss.to_dict())} of stage {name!r} needs a "
+                           "teacher; set teacher: to a recipe name such as float")
+        spec = spec if needs_teacher else replace(spec, teacher=None)
+        check_stage(spec, info, key, f"model_specs.{model}")
+        return Stage(spec)
 
-    def _resolve_sensitivity(self, dataset: str, model: str, seed: int, spec: dict, key: str) -> None:
+    def _resolve_sensitivity(self, experiment: Experiment, settings: dict, key: str) -> None:
         """Point an ascend/descend order at the sensitivity table of its per-layer recipe (same experiment)."""
-        schedule = spec.get("schedule", {})
+        dataset, model, _, seed = experiment
+        schedule = settings.get("schedule") or {}
         acts = schedule.get("acts")
         if isinstance(acts, dict) and acts.get("order") in SENSITIVITY_ORDERS:
             raise BnnError(f"{key}.schedule.acts.order: {acts['order']!r} is for weights only; use forward, reverse, "
@@ -278,84 +142,17 @@ class Plan:
         if not (isinstance(weights, dict) and weights.get("order") in SENSITIVITY_ORDERS):
             return
         source = weights.get("sensitivity", "sensitivity")
-        recipe = self._recipe(source, f"{key}.schedule.weights.sensitivity")
-        if not recipe.get("per_layer"):
-            raise BnnError(f"{key}.schedule.weights.sensitivity: recipe {source!r} is not a sensitivity recipe; "
-                           "name one with per_layer: true")
-        layer_stage = self._add_recipe(dataset, model, source, seed)[0]
-        theirs, ours = layer_stage.spec["schedule"].get("layers", "inner"), schedule.get("layers", "inner")
+        where = f"{key}.schedule.weights.sensitivity"
+        if not self.recipes.raw(source, where).get("per_layer"):
+            raise BnnError(f"{where}: recipe {source!r} is not a sensitivity recipe; name one with per_layer: true")
+        layer_stage = self._add(dataset, model, source, seed)[0]
+        theirs, ours = layer_stage.spec.schedule.layers, schedule.get("layers", "inner")
         if theirs != ours:
             raise BnnError(f"{key}.schedule.layers: {ours!r}, but sensitivity recipe {source!r} ranks layers: "
                            f"{theirs!r}; use the same layers setting in both")
-        weights["sensitivity"] = sensitivity_file(dataset, model, source, seed)
+        weights["sensitivity"] = layout.path(layout.SENSITIVITY, dataset=dataset, model=model, method=source, seed=seed)
 
-    def _stage(self, dataset, model, method, seed, cfg, defaults, earlier, teacher_path, key) -> Stage:
-        if not isinstance(cfg, dict) or not cfg.get("name"):
-            raise BnnError(f"{key}.name: every stage needs a name")
-        name = str(cfg["name"])
-        unknown = sorted(set(cfg) - {"name", "init", *TRAIN_KEYS})
-        if unknown:
-            raise BnnError(f"{key}.{unknown[0]}: unknown stage key; known: name, init, {', '.join(TRAIN_KEYS)}")
-        if any(s.name == name for s in earlier):
-            raise BnnError(f"{key}.name: stage {name!r} appears twice in recipe {method!r}")
-        spec = merge(defaults, {k: v for k, v in cfg.items() if k in TRAIN_KEYS})
-        init = None
-        if cfg.get("init"):
-            parents = [s for s in earlier if s.name == cfg["init"]]
-            if not parents:
-                raise BnnError(f"{key}.init: {cfg['init']!r} is not an earlier stage of recipe {method!r}; "
-                               f"earlier stages: {', '.join(s.name for s in earlier) or 'none'}")
-            init = f"{parents[0].dir}/checkpoint.pt"
-        loss = build_loss(spec.get("loss", {"name": "ce"}), f"{key}.loss")
-        if loss.needs_teacher and not teacher_path:
-            raise BnnError(f"recipes.{method}.teacher: loss {spec['loss']['name']!r} of stage {name!r} needs a "
-                           "teacher; set teacher: to a recipe name such as float")
-        model_spec = self._model_spec(model)
-        spec.update({
-            "run": {"dataset": dataset, "model": model, "method": method, "seed": seed, "stage": name},
-            "seed": seed,
-            "data": data_dir(dataset),
-            "model": copy.deepcopy(model_spec),
-            "init": init,
-            "teacher": teacher_path if loss.needs_teacher else None,
-        })
-        self._resolve_sensitivity(dataset, model, seed, spec, key)
-        self._check_settings(spec, dataset, model, key, is_stage=True)
-        return Stage(dataset, model, method, seed, name, spec)
-
-    def _check_settings(self, settings: dict, dataset: str, model: str, key: str, is_stage: bool = False) -> None:
-        """Build everything a stage with these settings builds (on the meta device, no data, no compute), so
-        a bad name or an impossible schedule fails now, reported at the config level where it was set."""
-        info = self._dataset(dataset)
-        options = dict(self._model_spec(model))
-        arch = options.pop("arch", None)
-        with torch.device("meta"):
-            net = build(arch, info.num_classes, info.shape, key=f"model_specs.{model}", **options)
-            try:
-                apply_binary(net, settings.get("binary", {}), f"model_specs.{model} (arch {arch!r})")
-            except BnnError as error:
-                raise BnnError(f"{key}.{error}") from None
-        epochs = settings.get("epochs", 1)
-        if not isinstance(epochs, int) or epochs < 1:
-            raise BnnError(f"{key}.epochs: {epochs!r} must be an integer >= 1")
-        build_loss(settings.get("loss", {"name": "ce"}), f"{key}.loss")
-        augment = Augment.parse(settings.get("augment"), f"{key}.augment")
-        # augment vs a streamed dataset only per stage: a recipe's per-dataset override may clear train.augment
-        check_stream_settings(dataset, info.streams, augment if is_stage else Augment.parse(None),
-                              settings.get("workers"), key)
-        accel.check(settings, key)
-        Setting.parse(settings, key)
-        schedule = Schedule.parse(settings.get("schedule", {}), f"{key}.schedule")
-        layers = binary_layers(net)
-        schedule.check(epochs, len(layers), f"{key}.schedule", tables_ready=False)
-        # defaults and recipe-level settings are checked as if their stages binarized the controlled layers'
-        # weights from epoch 0 (the stages set the schedule); a stage is checked with its own schedule
-        latent = schedule.latent_layers(len(layers)) if is_stage else schedule.controlled(len(layers))
-        Optimizers(settings.get("optimizer", {"name": "adam", "lr": 1e-3}), settings.get("lr_schedule", {}), net,
-                   [layers[i] for i in latent], epochs, f"{key}.optimizer", f"{key}.lr_schedule",
-                   binary_from_start=schedule.weights.kind == "binary" or not is_stage)
-
-    # ---- queries used by the workflow ---------------------------------------------------------
+    # ---- queries used by the workflow and the report -----------------------------------------
     def stage(self, dataset: str, model: str, method: str, seed: int | str, stage: str) -> Stage:
         try:
             return self._stages[(dataset, model, method, int(seed), stage)]
@@ -365,59 +162,35 @@ class Plan:
     def stages(self) -> list[Stage]:
         return list(self._stages.values())
 
-    def final_stage(self, dataset: str, model: str, method: str, seed: int) -> Stage:
-        return self._recipe_stages[(dataset, model, method, int(seed))][-1]
+    def experiment_stages(self, dataset: str, model: str, method: str, seed: int | str) -> list[Stage]:
+        return self._experiment_stages[(dataset, model, method, int(seed))]
 
-    def is_per_layer(self, method: str) -> bool:
-        return bool(self._recipe(method, "methods").get("per_layer"))
+    def recipe(self, experiment: Experiment) -> Recipe:
+        return self._resolved[experiment]
+
+    def evaluated(self) -> list[Experiment]:
+        """The selected experiments that are evaluated: all but sensitivity pre-training (per-layer recipes)."""
+        return [e for e in self.experiments if not self._resolved[e].per_layer]
+
+    def final_stage(self, dataset: str, model: str, method: str, seed: int | str) -> Stage:
+        return self.experiment_stages(dataset, model, method, seed)[-1]
 
     def eval_files(self) -> list[str]:
-        """One eval.json per selected experiment (except sensitivity recipes), in the final stage's folder."""
-        return [f"{self.final_stage(*e).dir}/eval.json" for e in self.experiments if not self.is_per_layer(e[2])]
+        """One eval.json per evaluated experiment, in the final stage's folder."""
+        return [self.final_stage(*e).file(layout.EVAL) for e in self.evaluated()]
+
+    def deploy_files(self) -> list[str]:
+        """One deploy table per evaluated experiment, in the final stage's folder."""
+        return [self.final_stage(*e).file(layout.DEPLOY_ROWS) for e in self.evaluated()]
 
     def benchmark_files(self, dataset: str, model: str, method: str, seed: int | str) -> list[str]:
         """Snakemake's benchmark.tsv of each stage of one experiment (its cost, recorded by bnn evaluate)."""
-        return [f"{stage.dir}/benchmark.tsv" for stage in self._recipe_stages[(dataset, model, method, int(seed))]]
+        return [stage.file(layout.BENCHMARK) for stage in self.experiment_stages(dataset, model, method, seed)]
 
     def sensitivity_files(self) -> list[str]:
         """The sensitivity.csv of every selected experiment whose recipe is per_layer."""
-        return [sensitivity_file(*e) for e in self.experiments if self.is_per_layer(e[2])]
-
-    def layer_stages(self, dataset: str, model: str, method: str, seed: int | str) -> list[Stage]:
-        """The per-layer stages a sensitivity.csv is gathered from."""
-        return self._recipe_stages[(dataset, model, method, int(seed))]
-
-    # ---- which figures apply (the report rules' inputs) ----------------------------------------
-    def _metrics_files(self, wanted) -> list[str]:
-        """metrics.csv of every stage, in stage order, of the selected experiments whose stages satisfy
-        ``wanted(stages)`` (per_layer recipes excluded: their stages are separate one-layer runs)."""
-        chosen = [self._recipe_stages[e] for e in self.experiments if not self.is_per_layer(e[2])]
-        return [f"{s.dir}/metrics.csv" for stages in chosen if wanted(stages) for s in stages]
-
-    def curve_files(self) -> list[str]:
-        """Learning curves: every evaluated experiment."""
-        return self._metrics_files(lambda stages: True)
-
-    def iterative_files(self) -> list[str]:
-        """Iterative training: experiments with a stage whose weights follow an order (METHODS.md §5.2)."""
-        return self._metrics_files(lambda stages: any(isinstance(w, dict) and "order" in w for w in
-                                                      (s.spec["schedule"].get("weights") for s in stages)))
-
-    def optimizer_files(self) -> list[str]:
-        """Optimizer study: experiments with a split optimizer (METHODS.md §2.6), plus the ``binary`` baseline."""
-        def split(stages: list[Stage]) -> bool:
-            return any(s.spec["optimizer"]["name"] == "split" for s in stages)
-
-        if not self._metrics_files(split):
-            return []
-        return self._metrics_files(lambda stages: split(stages) or stages[0].method == "binary")
-
-    def figure_files(self) -> list[str]:
-        """The figures this config has data for (rule all); accuracy and size need only accuracy.csv."""
-        wanted = {"accuracy": True, "accuracy_vs_size": True, "learning_curves": self.curve_files(),
-                  "iterative": self.iterative_files(), "optimizers": self.optimizer_files(),
-                  "sensitivity": self.sensitivity_files()}
-        return [f"{RESULTS}/figures/{name}.png" for name, applies in wanted.items() if applies]
+        return [layout.path(layout.SENSITIVITY, dataset=d, model=m, method=r, seed=s)
+                for d, m, r, s in self.experiments if self._resolved[(d, m, r, s)].per_layer]
 
     def datasets(self) -> list[str]:
         return list(dict.fromkeys(e[0] for e in self.experiments))
@@ -427,6 +200,6 @@ def describe(plan: Plan) -> str:
     """Human-readable stage chain (``bnn plan``)."""
     lines = []
     for stage in plan.stages():
-        extra = [f"{k} <- {Path(v).parent}" for k, v in stage.inputs().items() if k in ("init", "teacher")]
-        lines.append(f"{stage.dir}  epochs={stage.spec['epochs']}  " + "  ".join(extra))
+        links = [f"{key} <- {path.rsplit('/', 1)[0]}" for key, path in stage.inputs().items() if key in ("init", "teacher")]
+        lines.append(f"{stage.dir}  epochs={stage.spec.epochs}  " + "  ".join(links))
     return "\n".join(lines)

@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 
 from bnn.data.datasets import DATASETS
+from bnn.spec import SPEED_KEYS, StageSpec
 
 # nominal train-split sizes (before the validation hold-out); image_folder is unknown at plan time
 TRAIN_SAMPLES = {"digits": 1437, "mnist": 60000, "fashion_mnist": 60000, "cifar10": 50000, "cifar100": 50000,
@@ -27,10 +28,10 @@ BYTES_PER_VALUE = 2  # the uint8 train split, plus the val split and batches
 STREAM_MEM_MB = 4096  # a streaming dataset: decode buffers and loader workers
 
 
-def uses_cuda(spec: dict, cuda_available: Callable[[], bool] | None = None) -> bool:
+def uses_cuda(spec: StageSpec, cuda_available: Callable[[], bool] | None = None) -> bool:
     """``device: cuda``, or ``device: auto`` where this machine sees a GPU (the cluster's node type is assumed
     to match the submit host's; override ``gpu`` in the profile otherwise)."""
-    device = spec.get("device", "cpu")
+    device = spec.device
     if device == "auto":
         if cuda_available is None:
             import torch
@@ -40,35 +41,39 @@ def uses_cuda(spec: dict, cuda_available: Callable[[], bool] | None = None) -> b
     return device.startswith("cuda")
 
 
-def gpus(spec: dict, cuda_available: Callable[[], bool] | None = None) -> int:
-    """GPUs to request: the stage's ``distributed.nproc`` (1 without it) on CUDA, else 0."""
-    if not uses_cuda(spec, cuda_available):
-        return 0
-    return int((spec.get("distributed") or {}).get("nproc", 1))
+def gpus(spec: StageSpec, cuda_available: Callable[[], bool] | None = None) -> int:
+    """GPUs to request: the stage's ``distributed.nproc`` on CUDA, else 0."""
+    return spec.distributed.nproc if uses_cuda(spec, cuda_available) else 0
 
 
-def _work(spec: dict) -> float:
+def _work(spec: StageSpec) -> float:
     """Input values seen in training: epochs x train samples x C*H*W."""
-    dataset = spec["run"]["dataset"]
+    dataset = spec.run.dataset
     shape = DATASETS.get(dataset, "datasets").shape or DEFAULT_SHAPE
-    return spec["epochs"] * TRAIN_SAMPLES.get(dataset, DEFAULT_SAMPLES) * math.prod(shape)
+    return spec.epochs * TRAIN_SAMPLES.get(dataset, DEFAULT_SAMPLES) * math.prod(shape)
 
 
-def runtime_minutes(spec: dict, cuda_available: Callable[[], bool] | None = None) -> int:
+def runtime_minutes(spec: StageSpec, cuda_available: Callable[[], bool] | None = None) -> int:
     """Wall-time limit in minutes (SLURM ``--time``)."""
     device = "cuda" if uses_cuda(spec, cuda_available) else "cpu"
-    threads = max(1, int(spec.get("threads", 1))) if device == "cpu" else 1
+    threads = spec.threads if device == "cpu" else 1
     seconds = STARTUP_SECONDS + _work(spec) * SECONDS_PER_VALUE[device] / threads
     return math.ceil(SAFETY * seconds / 60)
 
 
-def mem_mb(spec: dict) -> int:
+def mem_mb(spec: StageSpec) -> int:
     """Host memory in MB: Python + torch, plus the decoded splits in memory (or a streaming allowance)."""
-    if DATASETS.get(spec["run"]["dataset"], "datasets").streams:
+    if DATASETS.get(spec.run.dataset, "datasets").streams:
         return BASE_MEM_MB + STREAM_MEM_MB
-    return BASE_MEM_MB + math.ceil(_work(spec) / spec["epochs"] * BYTES_PER_VALUE / 1e6)
+    return BASE_MEM_MB + math.ceil(_work(spec) / spec.epochs * BYTES_PER_VALUE / 1e6)
 
 
-def cpus(spec: dict) -> int:
+def cpus(spec: StageSpec) -> int:
     """CPUs per task (and Snakemake threads): the stage's torch threads in each of its processes."""
-    return max(1, int(spec.get("threads", 1))) * int((spec.get("distributed") or {}).get("nproc", 1))
+    return spec.threads * spec.distributed.nproc
+
+
+def speed(spec: StageSpec) -> dict:
+    """The speed-only settings a job passes to ``bnn train --speed`` (threads go as ``--threads``): they never
+    trigger a re-run (bnn.spec.SPEED_KEYS)."""
+    return {key: value for key, value in spec.to_dict().items() if key in SPEED_KEYS and key != "threads"}

@@ -18,16 +18,16 @@ import torch
 
 from bnn.io import load_torch, save_torch
 
-FILENAME = "resume.pt"
-IGNORED_SPEC_KEYS = ("threads", "workers")  # how fast a stage runs, not what it computes
+from bnn.layout import RESUME as FILENAME
+from bnn.spec import StageSpec
 
 
-def spec_digest(spec: dict) -> str:
-    relevant = {k: v for k, v in spec.items() if k not in IGNORED_SPEC_KEYS}
-    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()
+def spec_digest(spec: StageSpec) -> str:
+    """What the stage computes (its speed-only keys left out: a resumed stage may run with other threads)."""
+    return hashlib.sha256(json.dumps(spec.result_dict(), sort_keys=True).encode()).hexdigest()
 
 
-def save(run_dir: Path, spec: dict, epoch: int, model, optimizers, loss, rows: list[dict]) -> None:
+def save(run_dir: Path, spec: StageSpec, epoch: int, model, optimizers, loss, rows: list[dict]) -> None:
     """Record that ``epoch`` epochs are complete."""
     save_torch(run_dir / FILENAME, {
         "spec_digest": spec_digest(spec),
@@ -41,7 +41,7 @@ def save(run_dir: Path, spec: dict, epoch: int, model, optimizers, loss, rows: l
     })
 
 
-def restore(run_dir: Path, spec: dict, model, optimizers, loss) -> tuple[int, list[dict], str]:
+def restore(run_dir: Path, spec: StageSpec, model, optimizers, loss) -> tuple[int, list[dict], str]:
     """Load the resume state if it belongs to this spec; returns (epochs done, rows, what happened)."""
     path = run_dir / FILENAME
     if not path.is_file():
@@ -52,7 +52,7 @@ def restore(run_dir: Path, spec: dict, model, optimizers, loss) -> tuple[int, li
         return 0, [], f"ignored {path}: it was written for a different spec; starting from epoch 1"
     model.load_state_dict(state["model"])
     optimizers.load_state_dict(state["optimizers"])
-    loss.load_state_dict(state.get("loss", {}))  # resume.pt files from before losses had state
+    loss.load_state_dict(state["loss"])
     torch.set_rng_state(state["rng"])
     if state["cuda_rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda_rng"])

@@ -45,7 +45,7 @@ def read_sensitivity(path: str | Path) -> dict[int, float]:
 
 
 @dataclass(frozen=True)
-class Rule:
+class Timing:
     """When the weights (or activations) of the controlled layers are binary."""
 
     kind: str  # "real" | "binary" | "iterative" | "only"
@@ -56,7 +56,7 @@ class Rule:
     only: int = 0
 
     @classmethod
-    def parse(cls, value: Any, key: str) -> "Rule":
+    def parse(cls, value: Any, key: str) -> "Timing":
         if value in ("real", "binary"):
             return cls(kind=value)
         if isinstance(value, dict) and set(value) == {"only"}:
@@ -122,20 +122,33 @@ class Rule:
     def bits(self) -> int:
         return 32 if self.kind == "real" else 1
 
+    def to_value(self) -> str | dict:
+        """The config form: ``real``, ``binary``, ``{only: k}`` or ``{order, epochs_per_layer, ...}``."""
+        if self.kind in ("real", "binary"):
+            return self.kind
+        if self.kind == "only":
+            return {"only": self.only}
+        value = {"order": self.order if isinstance(self.order, str) else list(self.order),
+                 "epochs_per_layer": self.epochs_per_layer, "order_seed": self.order_seed}
+        return {**value, "sensitivity": self.sensitivity} if self.sensitivity else value
+
 
 @dataclass(frozen=True)
 class Schedule:
-    weights: Rule
-    acts: Rule
+    weights: Timing = Timing("real")
+    acts: Timing = Timing("real")
     layers: str = "inner"
 
     @classmethod
     def parse(cls, spec: dict, key: str = "schedule") -> "Schedule":
+        unknown = sorted(set(spec) - {"weights", "acts", "layers"})
+        if unknown:
+            raise BnnError(f"{key}.{unknown[0]}: unknown key; use weights, acts, layers")
         layers = spec.get("layers", "inner")
         if layers not in ("inner", "all"):
             raise BnnError(f"{key}.layers: {layers!r} must be 'inner' (first and last stay real) or 'all'")
-        return cls(weights=Rule.parse(spec.get("weights", "real"), f"{key}.weights"),
-                   acts=Rule.parse(spec.get("acts", "real"), f"{key}.acts"), layers=layers)
+        return cls(weights=Timing.parse(spec.get("weights", "real"), f"{key}.weights"),
+                   acts=Timing.parse(spec.get("acts", "real"), f"{key}.acts"), layers=layers)
 
     def controlled(self, n_layers: int) -> list[int]:
         """Indices of the layers this schedule switches."""
@@ -143,7 +156,10 @@ class Schedule:
             return list(range(n_layers))
         return list(range(1, n_layers - 1))
 
-    def latent_layers(self, n_layers: int) -> list[int]:
+    def to_dict(self) -> dict:
+        return {"weights": self.weights.to_value(), "acts": self.acts.to_value(), "layers": self.layers}
+
+    def ever_binary_weights(self, n_layers: int) -> list[int]:
         """Indices of the layers whose weights are binary at some epoch of this schedule."""
         return [] if self.weights.kind == "real" else self.controlled(n_layers)
 

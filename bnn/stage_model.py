@@ -19,16 +19,11 @@ from bnn.errors import BnnError
 from bnn.models import build
 from bnn.nn import BinaryConv2d, SDBinaryConv2d, binary_layers, configure_binary
 from bnn.registry import Registry
+from bnn.spec import BinarySpec, ModelSpec
 
 CONVS: Registry = Registry("binary conv")
 CONVS.register("standard")(BinaryConv2d)
 CONVS.register("self_distribution")(SDBinaryConv2d)  # METHODS.md §3.2
-
-
-def split_binary(binary: dict) -> tuple[str, dict]:
-    """``(conv type, the layers' configure options)`` of a ``binary`` setting."""
-    options = dict(binary)
-    return options.pop("conv", "standard"), options
 
 
 def swap_convs(model: nn.Module, conv: str, description: str) -> None:
@@ -51,22 +46,16 @@ def swap_convs(model: nn.Module, conv: str, description: str) -> None:
         setattr(parent, name, new)
 
 
-def apply_binary(model: nn.Module, binary: dict, description: str) -> nn.Module:
+def apply_binary(model: nn.Module, binary: BinarySpec, description: str) -> nn.Module:
     """Give ``model`` the conv type and binarization options of a ``binary`` setting; errors start with
     ``binary.`` (callers prefix their config key)."""
-    conv, layer_options = split_binary(binary)
-    swap_convs(model, conv, description)
-    try:
-        configure_binary(model, **layer_options)
-    except TypeError:
-        raise BnnError(f"binary: {sorted(binary)} are not all binary options; use conv, weight_estimator, "
-                       "act_estimator, scaling, sign_zero") from None
+    swap_convs(model, binary.conv, description)
+    configure_binary(model, **binary.layer_options())
     return model
 
 
-def build_model(model_spec: dict, num_classes: int, in_shape, binary: dict, key: str = "model") -> nn.Module:
-    """The model of ``model_spec`` (arch + options) with ``binary``'s conv type and binarization options;
-    every switch off (the schedule sets them). ``key`` names the model's config key in errors."""
-    options = dict(model_spec)
-    arch = options.pop("arch", None)
-    return apply_binary(build(arch, num_classes, in_shape, key=key, **options), binary, f"model {arch!r}")
+def build_model(model_spec: ModelSpec, num_classes: int, in_shape, binary: BinarySpec, key: str = "model") -> nn.Module:
+    """The model of ``model_spec`` with ``binary``'s conv type and binarization options; every switch off (the
+    schedule sets them). ``key`` names the model's config key in errors."""
+    model = build(model_spec.arch, num_classes, in_shape, key=key, **model_spec.options)
+    return apply_binary(model, binary, f"model {model_spec.arch!r}")

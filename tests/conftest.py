@@ -1,3 +1,4 @@
+import copy
 import os
 import subprocess
 import sys
@@ -7,6 +8,7 @@ import pytest
 import yaml
 
 from bnn.data import prepare
+from bnn.spec import StageSpec
 
 REPO = Path(__file__).resolve().parents[1]
 # tiny models and 2 epochs, shared by the workflow overlays of the tests
@@ -28,6 +30,16 @@ def snakemake(workdir: Path, *args: str, configfile: Path | None = None,
         [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
          "--configfile", str(configfile or workdir / "tiny.yaml"), *args],
         capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=timeout)
+
+
+def changed(config: dict, path: list, value) -> dict:
+    """A deep copy of ``config`` with the entry at ``path`` (keys and list indices) set to ``value``."""
+    config = copy.deepcopy(config)
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return config
 
 
 def without_timing(table_path: Path):
@@ -61,9 +73,10 @@ def digits_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def stage_spec(digits_dir):
-    """A small resolved stage spec on the prepared digits; keyword overrides replace top-level keys."""
+    """A small resolved stage spec (bnn.spec.StageSpec) on the prepared digits; keyword overrides replace top-level
+    keys of its mapping (``spec.yaml`` form)."""
 
-    def make(**overrides) -> dict:
+    def make(**overrides) -> StageSpec:
         spec = {
             "run": {"dataset": "digits", "model": "mlp", "method": "test", "seed": 0, "stage": "train"},
             "seed": 0,
@@ -77,11 +90,11 @@ def stage_spec(digits_dir):
             "threads": 1,
             "optimizer": {"name": "adam", "lr": 0.003},
             "lr_schedule": {"name": "cosine"},
-            "loss": {"name": "ce"},
+            "loss": {"ce": 1.0},
             "binary": {"weight_estimator": "clipped_ste", "act_estimator": "clipped_ste", "scaling": "none"},
             "schedule": {"weights": "real", "acts": "real", "layers": "inner"},
         }
         spec.update(overrides)
-        return spec
+        return StageSpec.parse(spec)
 
     return make

@@ -7,12 +7,13 @@ from bnn.accel import Accelerated, accelerate
 from bnn.errors import BnnError
 from bnn.models import build
 from bnn.nn import binary_layers
+from bnn.spec import Settings
 from bnn.train import run_stage
 
 
 def test_no_option_is_the_plain_model():
     model = build("mlp", 10, (1, 8, 8), hidden=[8])
-    assert accelerate(model, {"amp": "none", "channels_last": False}, torch.device("cpu")) is model
+    assert accelerate(model, Settings(), torch.device("cpu")) is model
 
 
 def test_bf16_autocast_and_channels_last_forward_on_cpu():
@@ -29,9 +30,9 @@ def test_bf16_autocast_and_channels_last_forward_on_cpu():
 
 def test_binary_bf16_sets_the_product_dtype_of_binary_layers_only():
     model = build("mlp", 10, (1, 8, 8), hidden=[8])
-    assert accelerate(model, {"amp": "binary_bf16"}, torch.device("cpu")) is model
+    assert accelerate(model, Settings(amp="binary_bf16"), torch.device("cpu")) is model
     assert {layer.binary_dtype for layer in binary_layers(model)} == {torch.bfloat16}
-    accelerate(model, {"amp": "none"}, torch.device("cpu"))
+    accelerate(model, Settings(), torch.device("cpu"))
     assert {layer.binary_dtype for layer in binary_layers(model)} == {None}
 
 
@@ -58,5 +59,5 @@ def test_plan_checks_speed_options(default_config):
 
     config = copy.deepcopy(default_config)
     config["train"]["amp"] = "fp16"
-    with pytest.raises(BnnError, match=r"^train.amp: 'fp16' must be one of none, bf16"):
+    with pytest.raises(BnnError, match=r"^train.amp: 'fp16' must be one of none, bf16, binary_bf16"):
         Plan(config)

@@ -9,10 +9,10 @@ def bnn(*args):
 
 def test_bad_input_gives_one_line_and_exit_code_2(stage_spec, tmp_path):
     spec = stage_spec(model={"arch": "resnet9000"})
-    result = bnn("train", "--spec", json.dumps(spec), "--run-dir", str(tmp_path))
+    result = bnn("train", "--spec", json.dumps(spec.to_dict()), "--run-dir", str(tmp_path))
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
-    assert result.stderr.startswith("bnn: error: model.arch: unknown model 'resnet9000'")
+    assert result.stderr.startswith("bnn: error: spec.model.arch: unknown model 'resnet9000'")
     assert not (tmp_path / "checkpoint.pt").exists()
 
 

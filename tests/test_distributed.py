@@ -15,7 +15,7 @@ from bnn.data.augment import Augment
 from bnn.data.stream import EpochBatches
 from bnn.errors import BnnError
 from bnn.plan import Plan
-from bnn.skd import LabelBank
+from bnn.skd import SoftLabelBank
 from bnn.train import run_stage
 from conftest import REPO
 
@@ -30,7 +30,7 @@ def test_two_gloo_processes_train_like_one_process(stage_spec, tmp_path):
     spec = stage_spec(model={"arch": "mlp", "hidden": [32, 32], "batch_norm": False}, epochs=2,
                       schedule={"weights": "binary", "acts": "binary", "layers": "inner"})
     run_stage(spec, tmp_path / "one")
-    two = {**spec, "distributed": {"nproc": 2, "backend": "gloo"}}
+    two = {**spec.to_dict(), "distributed": {"nproc": 2, "backend": "gloo"}}
     env = {**os.environ, "PYTHONPATH": str(REPO), "BNN_GPU_LOCK_DIR": str(tmp_path / "locks")}
     result = subprocess.run([sys.executable, "-m", "bnn", "train", "--spec", json.dumps(two),
                              "--run-dir", str(tmp_path / "two")], capture_output=True, text=True, env=env, timeout=120)
@@ -97,18 +97,18 @@ def test_nproc_must_divide_the_global_batch(stage_spec, default_config, tmp_path
 
 def bank_of_rank(rank: int, port: int, logits: torch.Tensor, labels: torch.Tensor, out: str) -> None:
     torch.distributed.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
-    bank = LabelBank()
+    bank = SoftLabelBank(4)
     bank.observe(logits[rank::2], labels[rank::2])
-    bank.end_epoch()
+    bank.on_epoch_end(0)
     torch.save(bank.state_dict(), f"{out}{rank}.pt")
     torch.distributed.destroy_process_group()
 
 
 def test_skd_label_bank_gathers_every_rank(tmp_path):
     logits, labels = torch.randn(40, 4, generator=torch.Generator().manual_seed(0)), torch.arange(40) % 4
-    alone = LabelBank()
+    alone = SoftLabelBank(4)
     alone.observe(logits, labels)
-    alone.end_epoch()
+    alone.on_epoch_end(0)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

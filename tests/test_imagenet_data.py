@@ -176,7 +176,7 @@ def test_plan_accepts_imagenet_and_refuses_batched_augment(default_config):
     config = dict(default_config, datasets=["imagenet"], methods=["float"],
                   dataset_options={"imagenet": {"size": 32, "val_size": 10000}})
     stage = Plan(config).stage("imagenet", config["models"][0], "float", config["seeds"][0], "train")
-    assert stage.spec["data"] == "results/data/imagenet"
+    assert stage.spec.data == "results/data/imagenet"
     with pytest.raises(BnnError, match=r"^recipes.float.stages\[0\].augment: imagenet is streamed"):
         Plan(dict(config, train={**config["train"], "augment": {"flip": True}}))
     with pytest.raises(BnnError, match=r"^train.workers: -1 must be an integer >= 0"):

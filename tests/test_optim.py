@@ -7,6 +7,7 @@ from bnn.errors import BnnError
 from bnn.models import build
 from bnn.nn import binary_layers
 from bnn.optim import SGDAT, SGDT, Bop, Bop2ndOrder, Optimizers
+from bnn.spec import Component
 
 
 def step(optimizer, p, grad):
@@ -52,7 +53,7 @@ def test_sgdat_can_reset_flip_counts_every_epoch_like_the_reference():
     p = torch.nn.Parameter(torch.tensor([1.0]))
     opt = SGDAT([p], lr=0.1, threshold=0.5, reset_flips_every_epoch=True)
     step(opt, p, [1.0])  # flips to -1, n = 1
-    opt.start_epoch()
+    opt.on_epoch_start(1, 2)
     assert step(opt, p, [-3.0]) == [1]  # m = .2 > theta = 0 after the reset
 
 
@@ -73,8 +74,9 @@ def mlp():
 def test_split_optimizer_puts_latent_weights_and_real_parameters_apart():
     model = mlp()
     layers = binary_layers(model)
-    opts = Optimizers({"name": "split", "binary": {"name": "sgdat", "lr": 1e-4}, "real": {"name": "adam", "lr": 1e-3}},
-                      {"name": "constant"}, model, layers[1:-1], epochs=3)
+    opts = Optimizers(Component.parse({"name": "split", "binary": {"name": "sgdat", "lr": 1e-4},
+                                       "real": {"name": "adam", "lr": 1e-3}}, "optimizer"),
+                      Component("constant"), model, layers[1:-1], epochs=3)
     (_, binary), (_, real) = opts.named
     binary_params = [p for g in binary.param_groups for p in g["params"]]
     assert len(binary_params) == 1 and binary_params[0] is layers[1].weight
@@ -88,15 +90,20 @@ def test_split_optimizer_puts_latent_weights_and_real_parameters_apart():
     ({"name": "adam", "groups": {"weights": {}, "biases": {}}}, True, "optimizer.groups.biases: unknown parameter group"),
     ({"name": "bop"}, True, "optimizer.name: Bop updates binary weights only"),
     ({"name": "split", "binary": {"name": "adam"}, "real": {"name": "sgd", "lr": 0.1}, "fp": {}}, True,
-     "optimizer: a split optimizer is .*; unknown key 'fp'"),
+     "optimizer.fp: unknown key; known: binary, real, allow_surrogate_gradient"),
+    ({"name": "split", "binary": {"name": "sgd", "latent": {"init": "ones"}}, "real": {"name": "adam"}}, True,
+     "optimizer.binary.latent.init: 'ones' must be one of weights, zeros"),
+    ({"name": "split", "binary": {"name": "sgdat", "latent": {"clip": 1.0}}, "real": {"name": "adam"}}, True,
+     "optimizer.binary.latent: sgdat keeps its own latent state"),
 ])
 def test_bad_optimizer_configs_raise(spec, latent, message):
     model = mlp()
     with pytest.raises(BnnError, match=message):
-        Optimizers(spec, {"name": "constant"}, model, binary_layers(model)[1:-1] if latent else [], epochs=2)
+        Optimizers(Component.parse(spec, "optimizer"), Component("constant"), model,
+                   binary_layers(model)[1:-1] if latent else [], epochs=2)
 
 
 def test_empty_group_raises():
     model = torch.nn.Sequential(torch.nn.ReLU())
     with pytest.raises(BnnError, match="optimizer: this optimizer has no parameters"):
-        Optimizers({"name": "adam"}, {"name": "constant"}, model, [], epochs=1)
+        Optimizers(Component("adam"), Component("constant"), model, [], epochs=1)

@@ -1,13 +1,12 @@
 """The paper configs (configs/*.yaml): each plans its full job list without data, and runs end to end with real
 Snakemake at smoke scale (``--config scale=smoke``), one accuracy.csv row per recipe x model of the smoke plan."""
 
-import copy
-
 import pandas as pd
 import pytest
 import yaml
 
-from bnn.plan import Plan, merge
+from bnn.config import overlay
+from bnn.plan import Plan
 from conftest import REPO
 from test_workflow import planned_jobs, snakemake
 
@@ -16,7 +15,7 @@ PAPERS = sorted((REPO / "configs").glob("*.yaml"))
 
 def overlaid(default_config: dict, paper) -> dict:
     """config.yaml with the paper config over it, as snakemake's --configfile does (mappings merge, lists replace)."""
-    return merge(copy.deepcopy(default_config), yaml.safe_load(paper.read_text()))
+    return overlay(default_config, yaml.safe_load(paper.read_text()))
 
 
 @pytest.mark.workflow
@@ -39,8 +38,7 @@ def test_smoke_scale_runs_every_recipe_end_to_end(paper, default_config, tmp_pat
     result = snakemake(tmp_path, "--cores", "2", "--config", "scale=smoke", configfile=paper)
     assert result.returncode == 0, result.stderr[-3000:]
     table = pd.read_csv(tmp_path / "results" / "tables" / "accuracy.csv")
-    expected = {(model, method) for _, model, method, _ in smoke.experiments
-                if not smoke.is_per_layer(method)}
+    expected = {(model, method) for _, model, method, _ in smoke.evaluated()}
     assert set(zip(table["model"], table["method"])) == expected and len(table) == len(expected)
     assert table["top1"].between(0, 100).all() and (table["dataset"] == "digits").all()
-    assert all(stage.spec["epochs"] <= 5 for stage in smoke.stages())  # smoke: a few epochs per stage
+    assert all(stage.spec.epochs <= 5 for stage in smoke.stages())  # smoke: a few epochs per stage

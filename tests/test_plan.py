@@ -3,12 +3,15 @@ import copy
 import pytest
 
 from bnn.errors import BnnError
-from bnn.plan import Plan, merge
+from bnn.config import merge
+from conftest import changed
+from bnn.plan import Plan
+from bnn.report.targets import figure_inputs, figure_names
 
 
 def test_default_config_expands_to_the_stage_chain(default_config):
     plan = Plan(default_config)
-    names = {(s.model, s.method, s.name) for s in plan.stages()}
+    names = {(s.run.model, s.run.method, s.run.stage) for s in plan.stages()}
     for model in default_config["models"]:
         assert {(model, "float", "train"), (model, "binary", "train"), (model, "adambnn", "step1"),
                 (model, "adambnn", "step2"), (model, "iterative-forward", "train"),
@@ -26,32 +29,24 @@ def test_two_step_chains_checkpoints_and_teacher(default_config):
     assert step2.inputs()["init"] == f"{step1.dir}/checkpoint.pt"
     assert step1.inputs()["teacher"] == step2.inputs()["teacher"] == f"{teacher.dir}/checkpoint.pt"
     assert "init" not in step1.inputs()
-    assert step1.spec["schedule"]["acts"] == "binary" and step1.spec["schedule"]["weights"] == "real"
-    assert step2.spec["schedule"] == {"weights": "binary", "acts": "binary", "layers": "inner"}
-    assert step1.spec["optimizer"]["weight_decay"] > 0 and step2.spec["optimizer"]["weight_decay"] == 0
+    assert step1.spec.schedule.acts.kind == "binary" and step1.spec.schedule.weights.kind == "real"
+    assert step2.spec.schedule.to_dict() == {"weights": "binary", "acts": "binary", "layers": "inner"}
+    assert step1.spec.optimizer.options["weight_decay"] > 0 and step2.spec.optimizer.options["weight_decay"] == 0
 
 
 def test_stage_overrides_recipe_overrides_train_defaults(default_config):
     plan = Plan(default_config)
     iterative = plan.stage("digits", "mlp", "iterative-forward", 0, "train").spec
-    assert iterative["epochs"] == default_config["recipes"]["iterative-forward"]["epochs"]
-    assert iterative["binary"]["weight_estimator"] == "ste"
-    assert iterative["binary"]["act_estimator"] == default_config["train"]["binary"]["act_estimator"]
+    assert iterative.epochs == default_config["recipes"]["iterative-forward"]["epochs"]
+    assert iterative.binary.weight_estimator.name == "ste"
+    assert iterative.binary.act_estimator.name == default_config["train"]["binary"]["act_estimator"]
+    assert iterative.device == "cpu" and iterative.amp == "none"  # config value; built-in default
 
 
 def test_merge_replaces_a_renamed_component():
     base = {"optimizer": {"name": "adam", "lr": 1e-3, "betas": [0.9, 0.99]}}
     assert merge(base, {"optimizer": {"name": "sgd", "lr": 0.1}}) == {"optimizer": {"name": "sgd", "lr": 0.1}}
     assert merge(base, {"optimizer": {"lr": 0.1}})["optimizer"]["betas"] == [0.9, 0.99]
-
-
-def broken(config: dict, path: list, value) -> dict:
-    config = copy.deepcopy(config)
-    node = config
-    for key in path[:-1]:
-        node = node[key]
-    node[path[-1]] = value
-    return config
 
 
 @pytest.mark.parametrize("path,value,message", [
@@ -61,9 +56,11 @@ def broken(config: dict, path: list, value) -> dict:
     (["model_specs", "mlp", "width"], 3, r"model_specs.mlp.width: not an option of model 'mlp'"),
     (["datasets"], ["digit"], r"datasets: unknown dataset 'digit' \(did you mean 'digits'\?\)"),
     (["recipes", "adambnn", "stages", 1, "init"], "step0", r"recipes.adambnn.stages\[1\].init: 'step0' is not an earlier stage"),
-    (["recipes", "adambnn", "teacher"], None, r"recipes.adambnn.teacher: loss 'distributional' of stage 'step1' needs a teacher"),
+    (["recipes", "adambnn", "teacher"], None, r"recipes.adambnn.teacher: loss \['distributional'\] of stage 'step1' needs"),
     (["recipes", "iterative-forward", "epochs"], 10, r"recipes.iterative-forward.stages\[0\].schedule.weights.epochs_per_layer: 6 x 3 layers"),
-    (["recipes", "binary", "loss"], {"name": "hinge"}, r"recipes.binary.loss.name: unknown loss 'hinge'"),
+    (["recipes", "binary", "loss"], {"hinge": 1.0}, r"recipes.binary.loss: unknown loss term 'hinge'"),
+    (["recipes", "kd", "loss", "kd"], {"weight": 0.9, "temprature": 2}, r"recipes.kd.loss.kd.temprature: not an option "
+     r"of loss term 'kd'"),
     (["train", "optimizer", "name"], "adamm", r"train.optimizer.name: unknown optimizer 'adamm' \(did you mean 'adam'\?\)"),
     (["train", "lr_schedule", "name"], "cosin", r"train.lr_schedule.name: unknown lr schedule 'cosin' \(did you mean 'cosine'\?\)"),
     (["train", "binary", "act_estimator"], "steep", r"train.binary.act_estimator: unknown estimator 'steep' \(did you mean 'ste'\?\)"),
@@ -76,22 +73,22 @@ def broken(config: dict, path: list, value) -> dict:
 ])
 def test_bad_config_fails_with_one_line_naming_the_key(default_config, path, value, message):
     if message is None:  # a valid variation, as a control: the checks do not reject good configs
-        Plan(broken(default_config, path, value))
+        Plan(changed(default_config, path, value))
         return
     with pytest.raises(BnnError, match=message) as info:
-        Plan(broken(default_config, path, value))
+        Plan(changed(default_config, path, value))
     assert "\n" not in str(info.value)
 
 
 def test_sensitivity_recipe_expands_per_layer_and_feeds_ascend(default_config):
     plan = Plan(default_config)
-    layers = [s.name for s in plan.layer_stages("digits", "mlp", "sensitivity", 0)]
+    layers = [s.run.stage for s in plan.experiment_stages("digits", "mlp", "sensitivity", 0)]
     assert layers == ["layer1", "layer2", "layer3"]  # hidden [256, 256] + classifier, layers: all
-    assert [s.spec["schedule"]["weights"] for s in plan.layer_stages("digits", "mlp", "sensitivity", 0)] == \
+    assert [s.spec.schedule.weights.to_value() for s in plan.experiment_stages("digits", "mlp", "sensitivity", 0)] == \
         [{"only": 1}, {"only": 2}, {"only": 3}]
     ascend = plan.stage("digits", "mlp", "iterative-ascend", 0, "train")
     table = "results/runs/digits/mlp/sensitivity/seed0/sensitivity.csv"
-    assert ascend.inputs()["sensitivity"] == table == ascend.spec["schedule"]["weights"]["sensitivity"]
+    assert ascend.inputs()["sensitivity"] == table == ascend.spec.schedule.weights.sensitivity
     assert table in plan.sensitivity_files()
     assert not any("/sensitivity/" in f for f in plan.eval_files())
 
@@ -105,27 +102,26 @@ def test_sensitivity_recipe_expands_per_layer_and_feeds_ascend(default_config):
      r"recipes.sensitivity.stages\[0\].schedule.weights: 'real'; a per_layer recipe sets it per layer itself"),
     (["recipes", "sensitivity", "per_layer"], False,
      r"recipes.iterative-ascend.stages\[0\].schedule.weights.sensitivity: recipe 'sensitivity' is not a sensitivity"),
-    (["recipes", "binary", "optimiser"], {"name": "sgd"}, r"recipes.binary.optimiser: unknown recipe key"),
+    (["recipes", "binary", "optimiser"], {"name": "sgd"},
+     r"recipes.binary.optimiser: unknown recipe key \(did you mean 'optimizer'\?\)"),
 ])
 def test_bad_sensitivity_configs(default_config, path, value, message):
     with pytest.raises(BnnError, match=message):
-        Plan(broken(default_config, path, value))
+        Plan(changed(default_config, path, value))
 
 
 def test_figures_follow_the_recipes_in_the_config(default_config):
     plan = Plan(default_config)
-    assert [f.split("/")[-1] for f in plan.figure_files()] == [
-        "accuracy.png", "accuracy_vs_size.png", "learning_curves.png", "iterative.png", "optimizers.png",
-        "sensitivity.png"]
-    methods = {f.split("/")[4] for f in plan.optimizer_files()}
-    assert methods == {"binary", "sgdat", "sgdt", "bop", "bop2ndorder", "sgd-latent"}
-    assert {f.split("/")[4] for f in plan.iterative_files()} == {m for m in default_config["methods"]
-                                                                  if m.startswith("iterative")}
-    adambnn = [f for f in plan.curve_files() if "/mlp/adambnn/" in f]
+    assert figure_names(plan) == ["accuracy", "accuracy_vs_size", "iterative", "learning_curves", "optimizers",
+                                  "sensitivity"]
+    methods = {f.split("/")[4] for f in figure_inputs(plan, "optimizers")}
+    assert methods == {"binary", "sgdat", "sgdt", "bop", "bop2ndorder", "sgd-latent"}  # binary: figures: [optimizers]
+    assert {f.split("/")[4] for f in figure_inputs(plan, "iterative")} == {m for m in default_config["methods"]
+                                                                            if m.startswith("iterative")}
+    adambnn = [f for f in figure_inputs(plan, "learning_curves") if "/mlp/adambnn/" in f]
     assert adambnn == [f"{plan.stage('digits', 'mlp', 'adambnn', 0, s).dir}/metrics.csv" for s in ("step1", "step2")]
     spine = Plan(dict(default_config, methods=["float", "binary"]))
-    assert [f.split("/")[-1] for f in spine.figure_files()] == [
-        "accuracy.png", "accuracy_vs_size.png", "learning_curves.png"]
+    assert figure_names(spine) == ["accuracy", "accuracy_vs_size", "learning_curves"]
 
 
 def test_recipe_models_mapping_overrides_per_model_and_teacher_of_another_model(default_config):
@@ -135,7 +131,7 @@ def test_recipe_models_mapping_overrides_per_model_and_teacher_of_another_model(
     plan = Plan(config)
     assert plan.experiments == [("digits", "convnet", "kd", 0)]
     stage = plan.stage("digits", "convnet", "kd", 0, "train")
-    assert stage.spec["epochs"] == 3 and stage.spec["loss"]["name"] == "kd"
+    assert stage.spec.epochs == 3 and [t.name for t in stage.spec.loss.terms] == ["kd", "ce"]
     assert stage.inputs()["teacher"] == f"{plan.final_stage('digits', 'mlp', 'float', 0).dir}/checkpoint.pt"
 
 
@@ -147,7 +143,7 @@ def test_a_models_entry_restricts_datasets_too(default_config):
 
 
 @pytest.mark.parametrize("override, start", [
-    ({"convnet": {"per_layer": True}}, "recipes.float.models.convnet.per_layer: not a recipe override"),
+    ({"convnet": {"per_layer": True}}, "recipes.float.models.convnet.per_layer: unknown recipe override"),
     ({"convnet": {"teacher": {"recipe": "float", "model": "vgg"}}}, "recipes.float.teacher.model: 'vgg' has no entry"),
 ])
 def test_bad_model_overrides_fail_with_one_line(default_config, override, start):

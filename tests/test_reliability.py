@@ -18,7 +18,9 @@ from bnn import resume
 from bnn.errors import BnnError
 from bnn.evaluate import evaluate
 from bnn.io import load_torch, read_config
-from bnn.losses import LOSSES, CrossEntropy
+from bnn.losses import TERMS
+from bnn.losses.distillation import CrossEntropy
+from bnn.spec import StageSpec
 from bnn.train import run_stage
 from conftest import REPO
 
@@ -28,21 +30,22 @@ STEPS_PER_EPOCH = 1221 // 64  # digits train split, drop_last
 class NanAfter(CrossEntropy):
     """Cross-entropy that turns NaN after ``calls`` batches: an injected numerical failure."""
 
-    def __init__(self, calls: int):
+    def __init__(self, num_classes: int, calls: int):
+        super().__init__(num_classes)
         self.calls, self.seen = calls, 0
 
-    def __call__(self, logits, labels, teacher_logits=None):
+    def forward(self, step):
         self.seen += 1
-        loss = super().__call__(logits, labels)
+        loss = super().forward(step)
         return loss * float("nan") if self.seen > self.calls else loss
 
 
-if "test_nan_after" not in LOSSES:
-    LOSSES.register("test_nan_after")(NanAfter)
+if "test_nan_after" not in TERMS:
+    TERMS.register("test_nan_after")(NanAfter)
 
 
 def test_nan_loss_stops_the_stage_and_keeps_the_last_good_epoch(stage_spec, tmp_path):
-    spec = stage_spec(epochs=5, loss={"name": "test_nan_after", "calls": 2 * STEPS_PER_EPOCH})
+    spec = stage_spec(epochs=5, loss={"test_nan_after": {"weight": 1.0, "calls": 2 * STEPS_PER_EPOCH}})
     with pytest.raises(BnnError, match=r"stage digits/mlp/test/0/train epoch 2 batch 0: non-finite loss \(nan\)"):
         run_stage(spec, tmp_path)
     assert not (tmp_path / "checkpoint.pt").exists()
@@ -101,7 +104,7 @@ def test_sigkilled_stage_resumes_and_matches_an_uninterrupted_run(tmp_path):
 
     reference = tmp_path / "reference"
     spec = read_config(str(run / "spec.yaml"))
-    run_stage({**spec, "data": str(tmp_path / spec["data"])}, reference)
+    run_stage(StageSpec.parse({**spec, "data": str(tmp_path / spec["data"])}), reference)
     resumed_rows = pd.read_csv(run / "metrics.csv").drop(columns="seconds")
     reference_rows = pd.read_csv(reference / "metrics.csv").drop(columns="seconds")
     pd.testing.assert_frame_equal(resumed_rows, reference_rows)
@@ -119,6 +122,8 @@ def test_sigkilled_stage_resumes_and_matches_an_uninterrupted_run(tmp_path):
     ({"recipes": {"iterative-forward": {"stages": [{"name": "train", "schedule": {
         "weights": {"order": "1324", "epochs_per_layer": 1}, "layers": "all"}}]}}},
      "config: recipes.iterative-forward.stages[0].schedule.weights.order: [1, 3, 2, 4] is not a permutation"),
+    ({"trian": {"epochs": 3}}, "config: unknown key 'trian' (did you mean 'train'?)"),
+    ({"seed": [1, 2]}, "config: unknown key 'seed' (did you mean 'seeds'?)"),
 ])
 def test_bad_config_stops_before_any_job(tmp_path, overlay, message):
     (tmp_path / "overlay.yaml").write_text(yaml.safe_dump(overlay))

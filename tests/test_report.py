@@ -8,10 +8,10 @@ import pytest
 from bnn.cli import main
 from bnn.evaluate import evaluate
 from bnn.io import write_json
-from bnn.plan import run_dir
+from bnn import layout
 from bnn.report.paper import paper_top1
-from bnn.report.summary import render_markdown, summary_table
-from bnn.report.tables import accuracy_table
+from bnn.report.tables.accuracy import build as accuracy_table
+from bnn.report.tables.summary import render_markdown, summary_table
 from bnn.train import run_stage
 
 BINARY = {"weights": "binary", "acts": "binary"}
@@ -38,7 +38,8 @@ def runs(stage_spec, digits_dir, tmp_path_factory):
     for method, stages in EXPERIMENTS.items():
         for seed in SEEDS.get(method, (0,)):
             for name, overrides in stages:
-                folder = root / run_dir("digits", "mlp", method, seed, name)
+                folder = root / layout.path(layout.RUN, dataset="digits", model="mlp", method=method, seed=seed,
+                                            stage=name)
                 init = overrides.get("init") and str(folder.parent / overrides["init"] / "checkpoint.pt")
                 spec = stage_spec(**{"epochs": 2, **overrides, "init": init, "seed": seed,
                                      "model": {"arch": "mlp", "hidden": [16, 16]},
@@ -84,13 +85,15 @@ def test_paper_column_filled_only_for_a_published_setting(runs):
     assert f"{row['top1_mean']:.2f} ± {row['top1_std']:.2f}" in markdown and f"{row['diff']:+.2f}" in markdown
 
 
-def test_summarize_command_writes_csv_and_markdown(runs, tmp_path):
-    table = tmp_path / "accuracy.csv"
-    accuracy_table(runs[2]).to_csv(table, index=False)
-    assert main(["summarize", "--table", str(table), "--csv", str(tmp_path / "s.csv"),
-                 "--md", str(tmp_path / "s.md")]) == 0
-    assert len(pd.read_csv(tmp_path / "s.csv")) == len(EXPERIMENTS)
-    assert (tmp_path / "s.md").read_text().count("| digits |") == len(EXPERIMENTS)
+def test_table_commands_write_csv_html_and_markdown(runs, tmp_path):
+    assert main(["table", "accuracy", "--out", str(tmp_path / "accuracy.csv"), *map(str, runs[2])]) == 0
+    assert len(pd.read_csv(tmp_path / "accuracy.csv")) == len(runs[2])
+    assert main(["table", "summary", "--out", str(tmp_path / "summary.csv"), str(tmp_path / "accuracy.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "summary.csv")) == len(EXPERIMENTS)
+    assert (tmp_path / "summary.md").read_text().count("| digits |") == len(EXPERIMENTS)
+    assert "<table" in (tmp_path / "summary.html").read_text()
+    assert (tmp_path / "accuracy.md").read_text().count("| digits |") == len(runs[2])
+    assert main(["table", "acuracy", "--out", str(tmp_path / "x.csv"), str(tmp_path / "accuracy.csv")]) == 2
 
 
 def figure_args(runs, sensitivity, tmp_path) -> dict[str, list[str]]:
@@ -98,12 +101,12 @@ def figure_args(runs, sensitivity, tmp_path) -> dict[str, list[str]]:
     table = tmp_path / "accuracy.csv"
     accuracy_table(evals).to_csv(table, index=False)
     files = {name: [str(p) for m in methods for p in metrics[m]] for name, methods in (
-        ("curves", list(EXPERIMENTS)), ("iterative", ["iterative"]), ("optimizers", ["binary", "sgdat"]))}
-    return {"accuracy": ["--table", str(table)], "size": ["--table", str(table)], **files,
-            "sensitivity": [str(sensitivity)]}
+        ("learning_curves", list(EXPERIMENTS)), ("iterative", ["iterative"]), ("optimizers", ["binary", "sgdat"]))}
+    return {"accuracy": [str(table)], "accuracy_vs_size": [str(table)], **files, "sensitivity": [str(sensitivity)]}
 
 
-@pytest.mark.parametrize("figure", ["accuracy", "size", "curves", "iterative", "optimizers", "sensitivity"])
+@pytest.mark.parametrize("figure", ["accuracy", "accuracy_vs_size", "learning_curves", "iterative", "optimizers",
+                                    "sensitivity"])
 def test_each_figure_command_draws_a_png(runs, figure, tmp_path):
     sensitivity = tmp_path / "results/runs/digits/mlp/sensitivity/seed0/sensitivity.csv"
     sensitivity.parent.mkdir(parents=True)
@@ -111,7 +114,7 @@ def test_each_figure_command_draws_a_png(runs, figure, tmp_path):
                            "digits,mlp,sensitivity,0,1,80.5,81.0,2\ndigits,mlp,sensitivity,0,2,85.0,85.0,2\n"
                            "digits,mlp,sensitivity,0,3,60.2,61.0,2\n")
     out = tmp_path / f"{figure}.png"
-    assert main(["plot", figure, "--out", str(out), *figure_args(runs, sensitivity, tmp_path)[figure]]) == 0
+    assert main(["figure", figure, "--out", str(out), *figure_args(runs, sensitivity, tmp_path)[figure]]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
 
 

@@ -1,4 +1,4 @@
-"""Cluster resources of a stage (bnn/resources.py) and the cost columns of accuracy.csv (bnn/report/tables.py)."""
+"""Cluster resources of a stage (bnn/resources.py) and the cost columns of accuracy.csv (bnn/report/costs.py)."""
 
 import json
 
@@ -8,13 +8,16 @@ import pytest
 from bnn import resources
 from bnn.errors import BnnError
 from bnn.report.costs import run_cost
+from bnn.spec import StageSpec
 
 CUDA = lambda: True  # noqa: E731
 NO_CUDA = lambda: False  # noqa: E731
 
 
 def spec(dataset="cifar10", epochs=10, **keys):
-    return {"run": {"dataset": dataset}, "epochs": epochs, "device": "cpu", "threads": 1, **keys}
+    run = {"dataset": dataset, "model": "m", "method": "float", "seed": 0, "stage": "train"}
+    return StageSpec.parse({"run": run, "data": "d", "model": {"arch": "mlp"}, "epochs": epochs, "batch_size": 64,
+                            "device": "cpu", "threads": 1, **keys})
 
 
 def test_gpus_follow_the_device_and_distributed_nproc():
@@ -42,6 +45,12 @@ def test_memory_and_cpus():
     assert resources.mem_mb(spec("imagenet")) == resources.BASE_MEM_MB + resources.STREAM_MEM_MB  # streams
     assert resources.cpus(spec(threads=3)) == 3
     assert resources.cpus(spec(threads=3, distributed={"nproc": 2})) == 6
+
+
+def test_speed_settings_travel_apart_from_what_a_stage_computes():
+    fast = spec(workers=4, compile=True, progress={"interval": 5})
+    assert resources.speed(fast) == {"workers": 4, "compile": True, "progress": {"interval": 5.0}}
+    assert fast.result_dict() == spec(threads=8).result_dict()  # speed keys never change what a stage computes
 
 
 def benchmark(path, wall, rss):

@@ -2,6 +2,7 @@
 a real sdbnn stage trained, rebuilt, evaluated and exported, and the two-step W32/A1 -> W1/A1 chain (§3.5)."""
 
 import copy
+import dataclasses
 
 import pytest
 import torch
@@ -12,7 +13,9 @@ from bnn.errors import BnnError
 from bnn.evaluate import evaluate
 from bnn.export import export
 from bnn.nn import SDBinaryConv2d, binary_layers
-from bnn.plan import Plan, apply_scale
+from bnn.config import apply_scale, merge
+from bnn.plan import Plan
+from bnn.report.targets import figure_inputs
 from bnn.train import run_stage
 
 CONVNET = {"arch": "convnet", "channels": [8, 16, 16]}
@@ -29,10 +32,10 @@ def test_default_config_runs_sdbnn_on_conv_models_only(default_config):
     plan = Plan(default_config)
     sd = [e for e in plan.experiments if e[2] == "sdbnn"]
     assert sd == [("digits", "convnet", "sdbnn", 0)]
-    sd_files = [path for path in plan.eval_files() + plan.curve_files() if "/sdbnn/" in path]
+    sd_files = [path for path in plan.eval_files() + figure_inputs(plan, "learning_curves") if "/sdbnn/" in path]
     assert sd_files and all("/convnet/" in path for path in sd_files)  # rule all and the report follow the plan
     spec = plan.stage("digits", "convnet", "sdbnn", 0, "train").spec
-    assert spec["binary"]["conv"] == "self_distribution" and spec["optimizer"]["momentum"] == 0.9
+    assert spec.binary.conv == "self_distribution" and spec.optimizer.options["momentum"] == 0.9
 
 
 def test_sd_recipe_on_a_model_without_convs_fails_with_one_line(default_config):
@@ -54,7 +57,7 @@ def test_sd_recipe_on_a_model_without_convs_fails_with_one_line(default_config):
 def test_bad_restrictions_and_scales_fail_with_one_line(default_config, change, start):
     config = copy.deepcopy(default_config)
     for key, value in change.items():
-        config[key] = bnn.plan.merge(config.get(key), value) if isinstance(value, dict) else value
+        config[key] = merge(config.get(key), value) if isinstance(value, dict) else value
     with pytest.raises(BnnError, match="^" + start.replace("(", r"\(")):
         Plan(config)
 
@@ -93,4 +96,4 @@ def test_two_step_sd_loads_step1_strictly(stage_spec, tmp_path):
     assert any(k.endswith(".alpha") for k in step1["state_dict"])
     standard = stage_spec(model=CONVNET, epochs=1)
     with pytest.raises(BnnError, match="does not fit this model"):
-        run_stage({**standard, "init": str(tmp_path / "step1" / "checkpoint.pt")}, tmp_path / "plain")
+        run_stage(dataclasses.replace(standard, init=str(tmp_path / "step1" / "checkpoint.pt")), tmp_path / "plain")

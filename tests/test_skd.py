@@ -1,5 +1,6 @@
 """SKD-BNN (METHODS.md §6): loss terms against hand-computed values, the shadow branch, a real resumed stage."""
 
+import dataclasses
 import math
 
 import pandas as pd
@@ -10,11 +11,12 @@ from torch import nn
 
 from bnn.errors import BnnError
 from bnn.io import load_torch
-from bnn.losses import SelfKD, build_loss
+from bnn.losses import build_loss
 from bnn.models import build
 from bnn.nn import BinaryLinear, binary_layers, configure_binary, set_layer_states
 from bnn.plan import Plan
-from bnn.skd import LabelBank, ShadowBranch, channel_spatial, label_cluster
+from bnn.skd import ShadowBranch, SoftLabelBank, channel_spatial, label_cluster
+from bnn.spec import LossSpec, ModelSpec
 from bnn.train import run_stage
 
 IRNET = {"weight_estimator": "ede", "act_estimator": "ede", "scaling": "libra_pb"}
@@ -67,24 +69,24 @@ def kl(p_logits: list[float], q_logits: list[float], t: float) -> float:
 
 
 def test_label_bank_replaces_rows_keeps_rows_of_classes_without_correct_samples_and_skips_empty_ones():
-    bank = LabelBank()
+    bank = SoftLabelBank(3, temperature=4.0)
     z = torch.tensor([[0.5, 0.0, 0.0], [0.0, 1.0, 0.0]])
     labels = torch.tensor([0, 2])
-    assert bank.kl(z, labels, 4.0).item() == 0.0  # epoch 0: empty bank, zero weight
+    assert bank.kl(z, labels).item() == 0.0  # epoch 0: empty bank, zero weight
     bank.observe(torch.tensor([[2.0, 0.0, 0.0], [4.0, 1.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]),
                  torch.tensor([0, 0, 1, 2]))  # class 2's only sample is wrong
-    bank.end_epoch()
+    bank.on_epoch_end(0)
     assert torch.equal(bank.bank[:2], torch.tensor([[3.0, 0.5, 0.0], [0.0, 1.0, 0.0]]))
     assert bank.valid.tolist() == [True, True, False]
     # class 2 has no row yet: skipped, the sum still divided by the whole batch of 2
-    assert bank.kl(z, labels, 4.0).item() == pytest.approx(kl([3.0, 0.5, 0.0], [0.5, 0.0, 0.0], 4.0) / 2, rel=1e-5)
+    assert bank.kl(z, labels).item() == pytest.approx(kl([3.0, 0.5, 0.0], [0.5, 0.0, 0.0], 4.0) / 2, rel=1e-5)
 
     bank.observe(torch.tensor([[0.0, 0.0, 2.0], [1.0, 3.0, 0.0]]), torch.tensor([2, 0]))  # only class 2 correct
-    bank.end_epoch()
+    bank.on_epoch_end(1)
     assert torch.equal(bank.bank, torch.tensor([[3.0, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 2.0]]))
-    restored = LabelBank()
-    restored.load_state_dict(bank.state_dict())
-    assert restored.kl(z, labels, 4.0).item() == pytest.approx(
+    restored = SoftLabelBank(3, temperature=4.0)
+    restored.load_state_dict(bank.state_dict())  # buffers: in checkpoint.pt and resume.pt
+    assert restored.kl(z, labels).item() == pytest.approx(
         (kl([3.0, 0.5, 0.0], [0.5, 0.0, 0.0], 4.0) + kl([0.0, 0.0, 2.0], [0.0, 1.0, 0.0], 4.0)) / 2, rel=1e-5)
 
 
@@ -159,46 +161,51 @@ def test_skd_needs_binarizable_layers():
         ShadowBranch(nn.Sequential(nn.Linear(4, 3)))
 
 
-def test_skd_loss_options_and_total():
-    loss = build_loss({"name": "skd", "alpha": 1.0, "beta": 0.05, "temperature": 4.0, "gamma": 0.01})
-    assert (loss.alpha, loss.beta, loss.temperature, loss.gamma) == (1.0, 0.05, 4.0, 0.01)
+SKD = {"ce": 1.0, "skd_features": 1.0, "skd_labels": {"weight": 0.05, "temperature": 4.0}, "skd_cluster": 0.01}
+
+
+def test_skd_loss_is_the_weighted_sum_of_its_terms():
     model = tiny_model()
-    loss.attach(model)
+    loss = build_loss(LossSpec.parse(SKD, "loss"), 3, model=model)
+    assert loss.weights == [1.0, 1.0, 0.05, 0.01] and loss.terms["skd_labels"].temperature == 4.0
     x, y = torch.randn(8, 5), torch.randint(0, 3, (8,))
     logits = model(x)
     total = loss(logits, y)
-    pairs = loss.branch.pairs()
+    pairs = loss.shadow.pairs()
     expected = (F.cross_entropy(logits, y) + sum(channel_spatial(f, g) for f, g in pairs) / 2
-                + 0.01 * label_cluster(loss.branch.penultimate, y))  # epoch 0: no label term
+                + 0.01 * label_cluster(loss.shadow.penultimate, y))  # epoch 0: no label term
     assert total.item() == pytest.approx(expected.item())
 
 
-def skdbnn_spec(default_config, digits_dir, epochs: int) -> dict:
+def skdbnn_spec(default_config, digits_dir, epochs: int):
     spec = Plan(default_config).stage("digits", "mlp", "skdbnn", 0, "train").spec
-    return {**spec, "data": str(digits_dir), "epochs": epochs, "model": {"arch": "mlp", "hidden": [32, 32]}}
+    return dataclasses.replace(spec, data=str(digits_dir), epochs=epochs, model=ModelSpec("mlp", {"hidden": [32, 32]}))
 
 
 def test_skdbnn_stage_trains_and_resume_restores_the_label_bank(default_config, digits_dir, tmp_path, monkeypatch):
     spec = skdbnn_spec(default_config, digits_dir, 3)
-    assert spec["loss"]["name"] == "skd" and spec["binary"]["scaling"] == "libra_pb"
+    assert spec.loss.to_dict() == SKD and spec.binary.scaling == "libra_pb"
     run_stage(spec, tmp_path / "straight")
     straight = pd.read_csv(tmp_path / "straight/metrics.csv")
     assert straight["val_acc"].iloc[-1] > 80 and straight["binary_act_layers"].eq(1).all()
 
     ends = []
 
-    def stop_in_third_epoch(self):  # an interruption after 2 saved epochs
+    original = SoftLabelBank.on_epoch_end
+
+    def stop_in_third_epoch(self, epoch):  # an interruption after 2 saved epochs
         if len(ends) == 2:
             raise KeyboardInterrupt
         ends.append(1)
-        self.bank.end_epoch()
+        original(self, epoch)
 
     with monkeypatch.context() as patch:
-        patch.setattr(SelfKD, "end_epoch", stop_in_third_epoch)
+        patch.setattr(SoftLabelBank, "on_epoch_end", stop_in_third_epoch)
         with pytest.raises(KeyboardInterrupt):
             run_stage(spec, tmp_path / "resumed")
     saved = load_torch(tmp_path / "resumed/resume.pt")
-    assert saved["epochs_done"] == 2 and saved["loss"]["valid"].all() and saved["loss"]["bank"].shape == (10, 10)
+    bank = saved["loss"]
+    assert saved["epochs_done"] == 2 and bank["terms.skd_labels.valid"].all() and bank["terms.skd_labels.bank"].shape == (10, 10)
     run_stage(spec, tmp_path / "resumed")
     resumed = pd.read_csv(tmp_path / "resumed/metrics.csv")
     pd.testing.assert_frame_equal(resumed.drop(columns="seconds"), straight.drop(columns="seconds"))

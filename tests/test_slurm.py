@@ -70,7 +70,7 @@ def test_every_training_stage_ran_as_a_slurm_job(slurm_run):
         slurm_log = workdir / f".snakemake/slurm_logs/rule_{rule}/{wildcards}/{job_id}.log"
         if rule == "train_stage":
             assert "bnn train --spec" in slurm_log.read_text(), slurm_log
-    # the cheap rule (aggregate) stayed local: no SLURM job for it
+    # the cheap rules (table, figure) stayed local: no SLURM job for them
     assert {rule for _, rule, _ in jobs} == {"prepare_data", "train_stage", "evaluate"}
 
 

@@ -10,8 +10,8 @@ from torch import nn
 from bnn.cli import main
 from bnn.evaluate import evaluate
 from bnn.nn import BinaryConv2d, BinaryLinear
-from bnn.report.tables import accuracy_table
-from bnn.summary import summarize
+from bnn.report.tables.accuracy import build as accuracy_table
+from bnn.model_summary import model_summary as summarize
 from bnn.train import run_stage
 
 

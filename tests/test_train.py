@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import math
 import pickle
 
@@ -9,7 +10,7 @@ from bnn.errors import BnnError
 from bnn.evaluate import evaluate
 from bnn.io import load_torch
 from bnn.plan import Plan
-from bnn.train import METRICS, run_stage
+from bnn.train import COLUMNS, run_stage
 
 
 def read_metrics(run_dir) -> list[dict]:
@@ -20,7 +21,7 @@ def read_metrics(run_dir) -> list[dict]:
 def test_stage_writes_metrics_spec_and_plain_checkpoint(stage_spec, tmp_path):
     run_stage(stage_spec(), tmp_path)
     rows = read_metrics(tmp_path)
-    assert list(rows[0]) == METRICS and [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    assert list(rows[0]) == COLUMNS and [int(r["epoch"]) for r in rows] == [0, 1, 2]
     assert float(rows[0]["lr"]) > float(rows[-1]["lr"]) > 0  # cosine decay
     assert all(0 <= float(r["val_acc"]) <= 100 for r in rows)
     ckpt = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
@@ -38,13 +39,13 @@ def test_same_spec_and_seed_give_identical_numbers(stage_spec, tmp_path):
 
 def test_default_float_teacher_reaches_90_percent(default_config, digits_dir, tmp_path):
     spec = Plan(default_config).final_stage("digits", "mlp", "float", 0).spec
-    run_stage({**spec, "data": str(digits_dir)}, tmp_path)
+    run_stage(dataclasses.replace(spec, data=str(digits_dir)), tmp_path)
     assert evaluate(tmp_path / "checkpoint.pt", digits_dir)["top1"] >= 90.0
 
 
 def test_two_step_chain_inherits_every_parameter_and_ends_binary(stage_spec, digits_dir, tmp_path):
     run_stage(stage_spec(), tmp_path / "teacher")
-    kd = {"loss": {"name": "distributional"}, "teacher": str(tmp_path / "teacher" / "checkpoint.pt")}
+    kd = {"loss": {"distributional": 1.0}, "teacher": str(tmp_path / "teacher" / "checkpoint.pt")}
     run_stage(stage_spec(schedule={"weights": "real", "acts": "binary"}, **kd), tmp_path / "step1")
     run_stage(stage_spec(schedule={"weights": "binary", "acts": "binary"}, init=str(tmp_path / "step1/checkpoint.pt"),
                          optimizer={"name": "sgd", "lr": 0.0}, **kd), tmp_path / "step2")
@@ -75,8 +76,8 @@ def test_init_from_another_model_is_refused(stage_spec, tmp_path):
 
 
 def test_kd_without_teacher_is_refused(stage_spec, tmp_path):
-    with pytest.raises(BnnError, match="loss.name: 'distributional' needs a teacher"):
-        run_stage(stage_spec(loss={"name": "distributional"}), tmp_path)
+    with pytest.raises(BnnError, match=r"spec.teacher: loss \['distributional'\] needs a teacher"):
+        run_stage(stage_spec(loss={"distributional": 1.0}), tmp_path)
 
 
 class NotATensor:

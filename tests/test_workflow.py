@@ -25,6 +25,7 @@ def iterative(order: str) -> dict:
 
 TINY = {
     **TINY_BASE,
+    "train": {**TINY_BASE["train"], "progress": {"interval": 0.001}},  # a progress line after (almost) every batch
     "methods": [*METHODS, "sensitivity"],
     "models": ["mlp", "convnet"],
     "recipes": {"sensitivity": {"epochs": 2},
@@ -59,8 +60,8 @@ def test_dry_run_lists_the_stage_chain(tmp_path):
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
     # per model: 8 recipes, adambnn has 2 stages; sensitivity: 3 layers each (mlp 32-32-10; convnet 8-16 + linear)
     assert planned_jobs(snakemake(tmp_path, "-n", "--quiet", "rules")) == {
-        "prepare_data": 1, "train_stage": 2 * 9 + 3 + 3, "evaluate": 2 * 8, "sensitivity_table": 2, "aggregate": 1,
-        "summary_table": 1, "results_readme": 1, **{f"figure_{name}": 1 for name in FIGURES}}
+        "prepare_data": 1, "train_stage": 2 * 9 + 3 + 3, "evaluate": 2 * 8, "sensitivity_table": 2, "table": 2,
+        "results_readme": 1, "figure": len(FIGURES)}
 
 
 @pytest.mark.workflow
@@ -191,9 +192,25 @@ def test_changing_one_recipe_reruns_only_its_stages(workflow_run, tmp_path):
     overlay = tmp_path / "changed.yaml"
     overlay.write_text(yaml.safe_dump(changed))
     result = snakemake(workflow_run, "-n", "--quiet", "rules", configfile=overlay)
-    assert planned_jobs(result) == {"train_stage": 2, "evaluate": 2, "aggregate": 1, "summary_table": 1,
-                                    "results_readme": 1, **{f"figure_{name}": 1 for name in FIGURES
-                                                            if name not in ("iterative", "sensitivity")}}
+    assert planned_jobs(result) == {"train_stage": 2, "evaluate": 2, "table": 2, "results_readme": 1,
+                                    "figure": len(FIGURES) - 2}  # all but iterative and sensitivity
+
+
+@pytest.mark.workflow
+def test_changing_a_speed_setting_reruns_nothing(workflow_run, tmp_path):
+    faster = dict(TINY, train={**TINY["train"], "threads": 2, "workers": 3, "compile": False,
+                               "progress": {"interval": 60}})
+    overlay = tmp_path / "faster.yaml"
+    overlay.write_text(yaml.safe_dump(faster))
+    result = snakemake(workflow_run, "--cores", "2", configfile=overlay)
+    assert result.returncode == 0 and "Nothing to be done" in result.stderr + result.stdout
+
+
+@pytest.mark.workflow
+def test_progress_lines_appear_in_a_stage_log(workflow_run):
+    log = (workflow_run / "results/runs/digits/convnet/float/seed0/train/train.log").read_text()
+    progress = [line for line in log.splitlines() if "] batch " in line and " img/s loss " in line]
+    assert progress and progress[0].startswith("[digits/convnet/float/0/train epoch 1/2] batch 1/")
 
 
 def test_lint_is_clean():

@@ -66,6 +66,12 @@ def dataset_info(name: str, options: dict | None = None, key: str = "datasets") 
     return replace(info, **info.configure(options, f"dataset_options.{name}"))
 
 
+def prepared_info(meta: dict) -> DatasetInfo:
+    """What a prepared dataset's ``meta.json`` tells of it (shape, classes, streaming), as a registry entry."""
+    return DatasetInfo(tuple(meta["shape"]), meta["num_classes"], DATASETS.get(meta["dataset"]).load,
+                       streams=meta["kind"] == "streaming")
+
+
 def load_digits(data_root: str | None, split_seed: int, options: dict) -> RawDataset:
     """sklearn ``load_digits``: 16 grey levels scaled to 0..255; a stratified seeded 80/20 train/test split
     (the data set has no official split)."""

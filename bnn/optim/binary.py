@@ -12,10 +12,11 @@ from abc import ABCMeta, abstractmethod
 
 import torch
 
+from bnn.callbacks import Callbacks
 from bnn.nn.estimators import sign
 
 
-class BinaryOptimizer(torch.optim.Optimizer, metaclass=ABCMeta):
+class BinaryOptimizer(torch.optim.Optimizer, Callbacks, metaclass=ABCMeta):
     """Base: binarizes its parameters on construction; subclasses decide when a weight flips."""
 
     def __init__(self, params, defaults: dict):
@@ -24,9 +25,6 @@ class BinaryOptimizer(torch.optim.Optimizer, metaclass=ABCMeta):
             for group in self.param_groups:
                 for p in group["params"]:
                     p.copy_(sign(p))
-
-    def start_epoch(self) -> None:
-        """Called by the training loop at the start of every epoch (no-op unless a method resets state)."""
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -82,7 +80,7 @@ class SGDAT(BinaryOptimizer):
                                   "nesterov": nesterov, "weight_decay": weight_decay})
         self.reset_flips_every_epoch = reset_flips_every_epoch
 
-    def start_epoch(self) -> None:
+    def on_epoch_start(self, epoch: int, epochs: int) -> None:
         if self.reset_flips_every_epoch:
             for state in self.state.values():
                 state.pop("flips", None)

@@ -29,6 +29,12 @@ def linear(epoch: int, epochs: int) -> float:
 
 
 @LR_SCHEDULES.register("multistep")
-def multistep(epoch: int, epochs: int, milestones: list[int] = (), gamma: float = 0.1) -> float:
-    """lr * gamma^(number of milestones reached) (METHODS.md §5.5)."""
-    return gamma ** sum(epoch >= m for m in milestones)
+def multistep(epoch: int, epochs: int, milestones: list[int] = (), gamma: float | list[float] = 0.1) -> float:
+    """lr * gamma^(number of milestones reached) (METHODS.md §5.5); ``gamma`` a list: the product of the factors
+    of the milestones reached, one per milestone (BinaryNet's regime, §0.5 a)."""
+    reached = sum(epoch >= m for m in milestones)
+    if isinstance(gamma, (int, float)):
+        return gamma ** reached
+    if len(gamma) != len(milestones):
+        raise ValueError(f"gamma has {len(gamma)} factors for {len(milestones)} milestones; give one per milestone")
+    return math.prod(gamma[:reached])

@@ -1,1 +1,1 @@
-"""Tables (pandas) and figures (matplotlib) built from the runs' eval.json files."""
+"""Tables (pandas) and figures (matplotlib) of the results, as registries (:mod:`bnn.report.registry`)."""

@@ -1,18 +1,9 @@
-"""Per-epoch figures from run folders (:mod:`bnn.report.runs`): learning curves and optimizer behaviour.
-
-``learning_curves``: validation top-1 per epoch of every experiment, its stages joined on one axis with a
-dotted line where a stage ends (two-step AdamBNN, METHODS.md §4.3), one panel per dataset/model.
-``optimizer_curves``: for each optimizer recipe (SGDAT study, METHODS.md §2.6) validation top-1 and the
-flip ratio (fraction of binary weights whose sign changed in the epoch) per epoch.
-"""
+"""Drawing per-epoch histories of experiments (:mod:`bnn.report.runs`): panels per dataset/model, one line per
+experiment, stage ends dotted. Used by the learning-curve, optimizer and iterative figures."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pandas as pd
-
-from bnn.report.figures import colors, integer_ticks, panels, save
+from bnn.report.plotting import colors, integer_ticks, panels
 from bnn.report.runs import History
 
 
@@ -61,37 +52,3 @@ def draw_histories(ax, runs: list[History], palette: dict, column: str = "val_ac
 
 def legend_right(ax) -> None:
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-
-
-def learning_curves(runs: list[History], path: str | Path) -> None:
-    grouped = by_group(runs)
-    palette = method_colors(runs)
-    fig, axes = panels(len(grouped), 1, 8.0, 4.0)
-    for ax, (group, members) in zip(axes, grouped.items()):
-        draw_histories(ax, members, palette)
-        ax.set_title(f"{group}: validation accuracy per epoch")
-        ax.set_xlabel("epoch (stages joined; dotted line = end of a stage)")
-        ax.set_ylabel("val top-1 (%)")
-        ax.grid(alpha=0.3)
-        legend_right(ax)
-    save(fig, path)
-
-
-def optimizer_curves(runs: list[History], path: str | Path) -> None:
-    fig, rows = panel_pairs(runs)
-    palette = method_colors(runs)
-    for group, members, acc, flips in rows:
-        draw_histories(acc, members, palette)
-        acc.set_title(f"{group}: validation accuracy")
-        acc.set_ylabel("val top-1 (%)")
-        draw_histories(flips, members, palette, "flip_ratio")
-        flips.set_title(f"{group}: sign flips per epoch")
-        flips.set_ylabel("flip ratio (fraction of binary weights)")
-        ratios = pd.concat([r.metrics["flip_ratio"] for r in members]).dropna()
-        if len(ratios) and (ratios > 0).all() and ratios.max() > 100 * ratios.min():
-            flips.set_yscale("log")
-        for ax in (acc, flips):
-            ax.set_xlabel("epoch")
-            ax.grid(alpha=0.3)
-        legend_right(flips)
-    save(fig, path)

@@ -13,7 +13,7 @@ import pandas as pd
 import yaml
 
 from bnn.errors import BnnError
-from bnn.io import atomic_path
+from bnn.io import write_frame
 
 IDENTITY = ["dataset", "model", "method", "seed"]
 COLUMNS = [*IDENTITY, "layer", "val_acc", "best_val_acc", "epochs"]
@@ -35,8 +35,3 @@ def sensitivity_table(run_dirs: list[str | Path]) -> pd.DataFrame:
     if table["layer"].tolist() != list(range(1, len(table) + 1)):
         raise BnnError(f"sensitivity: layers {table['layer'].tolist()} are not 1..{len(table)}; give every layer stage")
     return table
-
-
-def write_sensitivity(table: pd.DataFrame, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False)

@@ -1,10 +1,14 @@
-"""SKD-BNN's loss terms (METHODS.md §6.3-6.5): channel-spatial feature loss, soft-label bank, label cluster."""
+"""SKD-BNN's loss terms (METHODS.md §6.3-6.6) as registered terms: ``skd_features`` (channel-spatial distillation
+of the shadow branch's features), ``skd_labels`` (soft-label bank) and ``skd_cluster`` (label cluster). SKD-BNN's
+total loss (§6.6) is ``{ce: 1.0, skd_features: 1.0, skd_labels: {weight: 0.05, temperature: 4.0}, skd_cluster: 0.01}``."""
 
 from __future__ import annotations
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
+
+from bnn.losses.term import TERMS, Step, Term
 
 
 def unit_rows(x: torch.Tensor) -> torch.Tensor:
@@ -37,59 +41,75 @@ def label_cluster(features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return ((1 - F.cosine_similarity(f, centroids, dim=1)) / 2).mean()
 
 
-class LabelBank:
-    """Soft-label bank (§6.4): per class, the mean logits of the training samples it classified correctly
-    in the previous epoch ("dynamic filtering", top-1), replaced at the end of every epoch (not an EMA).
+@TERMS.register("skd_features")
+class ChannelSpatialDistillation(Term):
+    """SKD-BNN's feature term (§6.3): mean over the binary layers of L_fm(binary feature, shadow feature)."""
 
-    The bank starts empty, so the label term is zero in epoch 0. Guard for the reference's NaN: a class
-    with no correct sample in an epoch keeps its previous row; a class that never had one is skipped in
-    the loss (its samples add nothing, the KL is still divided by the whole batch).
+    needs_shadow = True
+
+    def forward(self, step: Step) -> torch.Tensor:
+        pairs = step.pairs()
+        return sum(channel_spatial(f, g) for f, g in pairs) / len(pairs) if pairs else step.logits.new_zeros(())
+
+
+@TERMS.register("skd_cluster")
+class LabelCluster(Term):
+    """SKD-BNN's label-cluster term (§6.5) on the penultimate feature (the classifier's input)."""
+
+    needs_shadow = True
+
+    def forward(self, step: Step) -> torch.Tensor:
+        return label_cluster(step.shadow.penultimate, step.labels)
+
+
+@TERMS.register("skd_labels")
+class SoftLabelBank(Term):
+    """SKD-BNN's soft-label term (§6.4): T²·KL(softmax(Q[y]/T) ‖ softmax(z/T)) with the bank Q of the previous
+    epoch: per class, the mean logits of the training samples it classified correctly ("dynamic filtering",
+    top-1), replaced at the end of every epoch (not an EMA).
+
+    Buffers (in the checkpoint and resume.pt): ``bank`` (K x K), ``valid`` (K: the row was ever filled), and the
+    epoch's ``sums``/``counts``. The bank starts empty, so the term is zero in epoch 0. Guard for the reference's
+    NaN: a class with no correct sample in an epoch keeps its previous row; a class that never had one is skipped
+    (its samples add nothing, the KL is still divided by the whole batch).
     """
 
-    def __init__(self):
-        self.bank: torch.Tensor | None = None  # K x K mean logits
-        self.valid: torch.Tensor | None = None  # K, whether the row was ever filled
-        self.sums: torch.Tensor | None = None
-        self.counts: torch.Tensor | None = None
+    def __init__(self, num_classes: int, temperature: float = 4.0):
+        super().__init__(num_classes)
+        self.temperature = temperature
+        self.register_buffer("bank", torch.zeros(num_classes, num_classes))
+        self.register_buffer("valid", torch.zeros(num_classes, dtype=torch.bool))
+        self.register_buffer("sums", torch.zeros(num_classes, num_classes))
+        self.register_buffer("counts", torch.zeros(num_classes, dtype=torch.long))
 
+    def forward(self, step: Step) -> torch.Tensor:
+        t = self.temperature
+        value = t * t * self.kl(step.logits, step.labels)
+        self.observe(step.logits, step.labels)
+        return value
+
+    def kl(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """KL(softmax(Q[y]/T) || softmax(z/T)) summed over the samples with a bank row, over the batch size."""
+        keep = self.valid[labels]
+        target = F.softmax(self.bank[labels[keep]] / self.temperature, dim=1)
+        log_student = F.log_softmax(logits[keep] / self.temperature, dim=1)
+        return F.kl_div(log_student, target, reduction="sum") / len(labels)
+
+    @torch.no_grad()
     def observe(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
         """Accumulate the correctly classified samples of one training batch (logits before the step)."""
-        logits = logits.detach()
-        classes = logits.shape[1]
-        if self.sums is None:
-            self.sums = torch.zeros(classes, classes, dtype=logits.dtype, device=logits.device)
-            self.counts = torch.zeros(classes, dtype=torch.long, device=logits.device)
         correct = logits.argmax(1) == labels
-        self.sums.index_add_(0, labels[correct], logits[correct])
-        self.counts += torch.bincount(labels[correct], minlength=classes)
+        self.sums.index_add_(0, labels[correct], logits[correct].to(self.sums.dtype))
+        self.counts += torch.bincount(labels[correct], minlength=self.num_classes)
 
-    def end_epoch(self) -> None:
+    @torch.no_grad()
+    def on_epoch_end(self, epoch: int) -> None:
         """Replace the rows of the classes seen correct this epoch by their mean logits."""
-        if self.sums is None:
-            return
-        if dist.is_available() and dist.is_initialized():  # a distributed stage: every rank's samples (bnn.distributed)
+        if dist.is_available() and dist.is_initialized():  # a distributed stage: every rank's samples
             dist.all_reduce(self.sums)
             dist.all_reduce(self.counts)
         seen = self.counts > 0
-        if self.bank is None:
-            self.bank, self.valid = torch.zeros_like(self.sums), torch.zeros_like(seen)
-        self.bank, self.valid = self.bank.to(seen.device), self.valid.to(seen.device)
         self.bank[seen] = self.sums[seen] / self.counts[seen, None]
         self.valid |= seen
-        self.sums = self.counts = None
-
-    def kl(self, logits: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
-        """KL(softmax(Q[y]/T) || softmax(z/T)) summed over the samples with a bank row, over the batch size."""
-        if self.bank is None:
-            return logits.new_zeros(())
-        bank, valid = self.bank.to(logits.device), self.valid.to(logits.device)
-        keep = valid[labels]
-        target = F.softmax(bank[labels[keep]] / temperature, dim=1)
-        log_student = F.log_softmax(logits[keep] / temperature, dim=1)
-        return F.kl_div(log_student, target, reduction="sum") / len(labels)
-
-    def state_dict(self) -> dict:
-        return {} if self.bank is None else {"bank": self.bank.cpu(), "valid": self.valid.cpu()}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.bank, self.valid = state.get("bank"), state.get("valid")
+        self.sums.zero_()
+        self.counts.zero_()

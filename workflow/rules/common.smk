@@ -1,16 +1,20 @@
-# Config checks and the plan: every experiment and stage, resolved from the config by bnn
-# (bnn/plan.py), after the --config scale=NAME overlay. Both run before any job starts; each error is one
-# line naming the key path.
+# Config checks and the plan: every experiment and stage, resolved from the config by bnn (bnn/plan.py), after
+# the --config scale=NAME overlay. Both run before any job starts; each error is one line naming the key path.
+# Every path comes from bnn/layout.py; no rule types one.
 import json
 import os
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from bnn import layout
 from bnn import resources as stage_resources
+from bnn.config import apply_scale
 from bnn.config_errors import schema_error_line
 from bnn.errors import BnnError
-from bnn.plan import Plan, apply_scale
+from bnn.plan import Plan
+from bnn.report import targets
+from bnn.report.registry import FIGURES, TABLES
 
 try:
     config.update(apply_scale(config))  # --config scale=NAME: merge scales[NAME] over the config, in place
@@ -28,7 +32,6 @@ try:
 except BnnError as error:
     raise WorkflowError(f"config: {error}") from None
 
-RUN = "results/runs/{dataset}/{model}/{method}/seed{seed}/{stage}"
 BNN_ENV = "../../envs/bnn.yaml"  # relative to the rule files
 
 
@@ -38,18 +41,14 @@ wildcard_constraints:
     method=r"[^/]+",
     seed=r"\d+",
     stage=r"[^/]+",
+    figure="|".join(FIGURES.names()),
+    table="|".join(TABLES.names()),
 
 
 localrules:
-    aggregate,
-    summary_table,
+    table,
+    figure,
     results_readme,
-    figure_accuracy,
-    figure_accuracy_vs_size,
-    figure_learning_curves,
-    figure_iterative,
-    figure_optimizers,
-    figure_sensitivity,
     sensitivity_table,
 
 
@@ -61,3 +60,9 @@ def stage_of(wildcards):
         wildcards.seed,
         wildcards.stage,
     )
+
+
+def caption(kind, name):
+    """The caption of a registered table or figure: workflow/report/{kind}/{name}.rst."""
+    with open(os.path.join(workflow.basedir, "workflow", "report", kind, f"{name}.rst")) as handle:
+        return handle.read()

@@ -1,10 +1,10 @@
 rule prepare_data:
     output:
-        multiext("results/data/{dataset}/", "train.pt", "val.pt", "test.pt", "meta.json"),
+        multiext(f"{layout.DATA}/", *layout.DATA_FILES),
     log:
-        "results/logs/prepare_data/{dataset}.log",
+        layout.rule_log("prepare_data", "{dataset}"),
     benchmark:
-        "results/benchmarks/prepare_data/{dataset}.tsv"
+        f"{layout.BENCHMARKS}/prepare_data/{{dataset}}.tsv"
     params:
         out_dir=lambda wildcards, output: os.path.dirname(output[0]),
         data_root=config["data_root"],

@@ -1,18 +1,17 @@
 rule evaluate:
     input:
-        checkpoint=f"{RUN}/checkpoint.pt",
-        meta="results/data/{dataset}/meta.json",
-        test="results/data/{dataset}/test.pt",
+        checkpoint=f"{layout.RUN}/{layout.CHECKPOINT}",
+        data=multiext(f"{layout.DATA}/", "meta.json", "test.pt"),
         # the benchmark.tsv of each of the run's stages: its cost (wall_seconds, max_rss_mb) in eval.json
         benchmarks=lambda wildcards: PLAN.benchmark_files(
             wildcards.dataset, wildcards.model, wildcards.method, wildcards.seed
         ),
     output:
-        f"{RUN}/eval.json",
+        f"{layout.RUN}/{layout.EVAL}",
     log:
-        f"{RUN}/evaluate.log",
+        f"{layout.RUN}/{layout.EVAL_LOG}",
     params:
-        data=lambda wildcards, input: os.path.dirname(input.meta),
+        data=lambda wildcards, input: os.path.dirname(input.data[0]),
     conda:
         BNN_ENV
     shell:

@@ -106,7 +106,7 @@ def mac_count(module: nn.Module, output: torch.Tensor) -> int:
 
 
 @torch.no_grad()
-def summarize(model: nn.Module, in_shape: tuple[int, ...] | list[int]) -> Summary:
+def model_summary(model: nn.Module, in_shape: tuple[int, ...] | list[int]) -> Summary:
     """Summarise ``model`` for inputs of shape ``in_shape`` (C, H, W) with its current binary switches.
 
     Runs one forward pass of a zero batch of 1 on the model's device (``meta`` works) in eval mode;

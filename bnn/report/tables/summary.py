@@ -1,4 +1,4 @@
-"""The summary tables: accuracy.csv -> summary.csv and summary.md, one row per dataset x model x method.
+"""summary.csv and summary.md from accuracy.csv: one row per dataset x model x method.
 
 Columns (``COLUMNS``): the group keys and ``arch``, W/A bits, ``seeds`` (runs averaged), ``top1_mean``,
 ``top1_std`` (sample std over seeds; empty with a single seed, where no spread is measured), ``model_kib``,
@@ -8,13 +8,12 @@ this (dataset, arch, method) (:mod:`bnn.report.paper`), and ``diff`` = ``top1_me
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from bnn.errors import BnnError
-from bnn.io import atomic_path, write_text
+from bnn import layout
 from bnn.report.paper import paper_top1
+from bnn.report.registry import Table, register_table
 
 KEYS = ["dataset", "model", "arch", "method", "weight_bits", "act_bits"]
 COLUMNS = [*KEYS, "seeds", "top1_mean", "top1_std", "model_kib", "train_seconds", "paper_top1", "diff",
@@ -22,6 +21,7 @@ COLUMNS = [*KEYS, "seeds", "top1_mean", "top1_std", "model_kib", "train_seconds"
 
 
 def summary_table(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std of top-1 over seeds per dataset x model x method, with the published number."""
     missing = [c for c in [*KEYS, "seed", "top1", "model_kib", "train_seconds"] if c not in accuracy.columns]
     if missing:
         raise BnnError(f"summary: accuracy.csv has no {missing[0]} column; re-run bnn aggregate")
@@ -55,7 +55,10 @@ def render_markdown(table: pd.DataFrame) -> str:
     return "\n".join(["# Summary", "", note, "", *lines, ""])
 
 
-def write_summary(table: pd.DataFrame, csv_path: str | Path, md_path: str | Path) -> None:
-    with atomic_path(csv_path) as tmp:
-        table.to_csv(tmp, index=False)
-    write_text(md_path, render_markdown(table))
+def build(files: list[str]) -> pd.DataFrame:
+    return summary_table(pd.read_csv(files[0]))
+
+
+register_table(Table("summary", "one row per dataset x model x method: top-1 mean and std over seeds, seeds, W/A bits, "
+                     "size, mean training seconds, and the published top-1 (METHODS.md §7) with the difference",
+                     lambda plan: [layout.table("accuracy")], build, render_markdown))

@@ -1,0 +1,98 @@
+"""The experiment config (``config.yaml`` and overlays): reading, merging, the ``scale`` overlay, and the
+top-level keys. What a stage may set is :mod:`bnn.spec`; recipes are :mod:`bnn.recipes`.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bnn.errors import BnnError
+
+TOP_LEVEL_KEYS = ("datasets", "models", "methods", "seeds", "scale", "scales", "data_root", "split",
+                  "dataset_options", "model_specs", "train", "recipes")
+REPLACED_WHOLE = ("loss",)  # a loss is a sum of terms: an override states the whole sum
+
+
+def did_you_mean(name: object, known: list[str] | tuple[str, ...]) -> str:
+    """`` (did you mean 'x'?)`` for the closest known name, or ``""``."""
+    close = difflib.get_close_matches(str(name), list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_keys(mapping: dict, known: list[str] | tuple[str, ...], key: str, what: str = "key") -> None:
+    """A one-line error for the first key of ``mapping`` not in ``known``, with a close-match hint."""
+    for name in mapping:
+        if name not in known:
+            where = f"{key}.{name}" if key else str(name)
+            raise BnnError(f"{where}: unknown {what}{did_you_mean(name, known)}; known: {', '.join(known)}")
+
+
+def _deep_merge(base: Any, override: Any, components: bool) -> Any:
+    if not isinstance(base, dict) or not isinstance(override, dict):
+        return copy.deepcopy(override)
+    if components and "name" in override and override["name"] != base.get("name"):
+        return copy.deepcopy(override)
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        whole = key not in merged or (components and key in REPLACED_WHOLE)
+        merged[key] = copy.deepcopy(value) if whole else _deep_merge(merged[key], value, components)
+    return merged
+
+
+def merge(base: Any, override: Any) -> Any:
+    """Settings layered ``train`` -> recipe -> stage: mappings merge, everything else is replaced. A mapping
+    whose ``name`` changes replaces instead of merging (``optimizer: {name: sgd}`` drops Adam's options), and a
+    ``loss`` is replaced whole (an override states the whole weighted sum)."""
+    return _deep_merge(base, override, components=True)
+
+
+def overlay(base: Any, override: Any) -> Any:
+    """Config files stacked as ``snakemake --configfile`` stacks them: mappings merge, everything else is
+    replaced (without :func:`merge`'s ``name`` and ``loss`` rules)."""
+    return _deep_merge(base, override, components=False)
+
+
+def apply_scale(config: dict) -> dict:
+    """The config with ``scales[scale]`` merged over it when ``scale`` is set (the paper configs' ``smoke``
+    overlay: mappings merge, lists replace); the config itself otherwise."""
+    name = config.get("scale")
+    if name is None:
+        return config
+    scales = config.get("scales") or {}
+    if name not in scales:
+        raise BnnError(f"scale: {name!r} is not defined in scales{did_you_mean(name, list(scales))}; known: "
+                       f"{', '.join(sorted(scales)) or 'none'}; drop --config scale=... or add it to scales")
+    return merge(config, scales[name])
+
+
+def check_top_level(config: dict) -> dict:
+    """``config`` after the scale overlay, its top-level keys checked (a misspelt key is never ignored)."""
+    if not isinstance(config, dict):
+        raise BnnError(f"config: expected a mapping of settings, got {type(config).__name__}")
+    check_keys(config, TOP_LEVEL_KEYS, "", "top-level config key")
+    return apply_scale(config)
+
+
+def read_configs(paths: list[str | Path]) -> dict:
+    """Config files stacked in order (later files overlay earlier ones), as ``snakemake --configfile`` does."""
+    config: dict = {}
+    for path in paths:
+        try:
+            text = Path(path).read_text()
+        except OSError as error:
+            raise BnnError(f"config file {path}: {error.strerror}; give an existing YAML file") from None
+        config = overlay(config, yaml.safe_load(text) or {})
+    return config
+
+
+def selected(config: dict, key: str) -> list:
+    """A selection list (``datasets``, ``models``, ``methods``, ``seeds``): non-empty."""
+    values = config.get(key)
+    if not isinstance(values, list) or not values:
+        raise BnnError(f"{key}: must be a non-empty list")
+    return values

@@ -1,0 +1,146 @@
+"""Latency of a deployed model on each backend, and of an architecture without training.
+
+Backends: ``torch-float`` (the same architecture with every layer real, PyTorch eval), ``torch-binary``
+(the model as trained, PyTorch eval), ``openvino-float`` (the float twin in OpenVINO), ``openvino-binary``
+(the IR; W1/A1 layers as BinaryConvolution) and ``onnxruntime`` (model.onnx; W1/A1 layers as float
+convs on 0/1 inputs: no binary kernel). All run f32 on the CPU with the same thread count.
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+import torch
+from torch import nn
+
+from bnn.deploy.artifacts import Deployed, export_model
+from bnn.deploy.cpu import cpu_record
+from bnn.deploy.latency import (
+    median_latency,
+    onnxruntime_runner,
+    onnxruntime_session,
+    openvino_runner,
+    torch_runner,
+    torch_threads,
+)
+from bnn.deploy.openvino_graph import census, compile_cpu
+from bnn.errors import BnnError
+
+BACKENDS = ("torch-float", "torch-binary", "openvino-float", "openvino-binary", "onnxruntime")
+SUMMARY_BACKENDS = BACKENDS[:4]
+REFERENCE, BINARY = "torch-float", "openvino-binary"  # the speed-up is REFERENCE latency / BINARY latency
+
+
+def check_backends(backends: tuple[str, ...]) -> None:
+    unknown = [b for b in backends if b not in BACKENDS]
+    if unknown:
+        raise BnnError(f"--backend: {unknown[0]!r} is not one of {', '.join(BACKENDS)}")
+
+
+def check_settings(batches: tuple[int, ...], threads: tuple[int, ...], repeats: int) -> None:
+    """Batches, thread counts and repeats are whole numbers >= 1 (one-line error naming the flag)."""
+    for flag, values in (("--batch", batches), ("--threads", threads), ("--repeats", (repeats,))):
+        bad = [v for v in values if v < 1]
+        if bad or not values:
+            raise BnnError(f"{flag}: {bad[0] if bad else 'nothing'} given; it must be a whole number >= 1")
+
+
+def measure_case(
+    deployed: Deployed, batch: int, threads: int, repeats: int, backends: tuple[str, ...] = BACKENDS
+) -> dict:
+    """Median ms per backend at ``batch`` and ``threads``; the openvino-binary graph's BinaryConvolution
+    census at this batch (``binary_convolutions``, and per W1/A1 layer in ``compiled``)."""
+    x = torch.randn(batch, *deployed.in_shape, generator=torch.Generator().manual_seed(0))
+    array = x.numpy()
+    runners, binary_convolutions, compiled = {}, None, None
+    for backend in backends:
+        if backend in ("torch-float", "torch-binary"):
+            runners[backend] = torch_runner(deployed.float_model if backend == "torch-float" else deployed.model, x)
+        elif backend == "openvino-float":
+            runners[backend] = openvino_runner(
+                compile_cpu(deployed.float_onnx, deployed.in_shape, batch, threads), array
+            )
+        elif backend == "openvino-binary":
+            model = compile_cpu(deployed.ir, deployed.in_shape, batch, threads)
+            binary_convolutions, compiled = census(model, deployed.records)
+            runners[backend] = openvino_runner(model, array)
+        else:
+            runners[backend] = onnxruntime_runner(onnxruntime_session(deployed.onnx, threads), array)
+    with torch_threads(threads):
+        latency = median_latency(runners, repeats)
+    return {
+        "batch": batch,
+        "threads": threads,
+        "latency_ms": latency,
+        "binary_convolutions": binary_convolutions,
+        "compiled": compiled,
+    }
+
+
+def speedup(latency: dict[str, float]) -> float | None:
+    """torch-float latency / openvino-binary latency (None without both)."""
+    if REFERENCE not in latency or BINARY not in latency:
+        return None
+    return latency[REFERENCE] / latency[BINARY]
+
+
+def measure_model(
+    model: nn.Module,
+    in_shape: tuple[int, ...],
+    batch: int,
+    threads: int,
+    repeats: int,
+    backends: tuple[str, ...] = SUMMARY_BACKENDS,
+) -> dict:
+    """Export ``model`` to a scratch folder and measure it: the JSON record of ``bnn summary --measure``."""
+    check_backends(backends)
+    check_settings((batch,), (threads,), repeats)
+    with tempfile.TemporaryDirectory(prefix="bnn-measure-") as scratch:
+        deployed = export_model(model, in_shape, scratch, scratch, threads, (batch,))
+        case = measure_case(deployed, batch, threads, repeats, backends)
+    counts = deployed.layer_counts()
+    ratio = speedup(case["latency_ms"])
+    return {
+        "batch": batch,
+        "threads": threads,
+        "repeats": repeats,
+        "in_shape": list(in_shape),
+        "latency_ms": {k: round(v, 4) for k, v in case["latency_ms"].items()},
+        "speedup": None if ratio is None else round(ratio, 3),
+        "binary_convolutions": case["binary_convolutions"],
+        **counts,
+        "binary_kernel": bool(case["binary_convolutions"]),
+        "note": deployed.note,
+        **cpu_record(),
+    }
+
+
+def render(record: dict) -> str:
+    """The text block ``bnn summary --measure`` prints after the summary table."""
+    lines = [
+        f"Latency (batch {record['batch']}, {record['threads']} threads, median of up to {record['repeats']} "
+        "calls, f32):"
+    ]
+    width = max(len(name) for name in record["latency_ms"])
+    for backend, ms in record["latency_ms"].items():
+        extra = ""
+        if backend == BINARY:
+            extra = (
+                f"  ({record['binary_convolutions']} BinaryConvolution nodes; {record['binary_layers_compiled']} "
+                f"of {record['binary_layers']} W1/A1 layers on the binary kernel)"
+            )
+        lines.append(f"  {backend.ljust(width)}  {ms:10.3f} ms{extra}")
+    if record["speedup"] is not None:
+        lines.append(f"Speed-up of {BINARY} over {REFERENCE}: {record['speedup']:.2f}x")
+    if record["weight_only_layers"]:
+        lines.append(
+            f"{record['weight_only_layers']} W1/A32 layers run as float convs with ±scale weights (no kernel gain)"
+        )
+    if record["binary_layers_compiled"] < record["binary_layers"]:
+        lines.append(
+            f"Not every W1/A1 layer ran on the binary kernel on this CPU ({record['cpu_model']}; flags: "
+            f"{record['cpu_flags'] or 'none'}; OpenVINO: {record['openvino_capabilities']})"
+        )
+    if record["note"]:
+        lines.append(record["note"])
+    return "\n".join(lines)

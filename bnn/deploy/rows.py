@@ -1,0 +1,157 @@
+"""The rows of a deploy (``inference.csv`` of a run) and their concatenation (``results/tables/inference.csv``).
+
+One row per backend x batch x threads. Columns (``COLUMNS``):
+
+* run identity: ``dataset``, ``model``, ``method``, ``seed`` (the checkpoint's ``run``) and ``arch``;
+* ``backend`` (bnn.deploy.measure.BACKENDS), ``batch``, ``threads``, ``latency_ms`` (median per call),
+  ``speedup`` (torch-float latency / this row's latency, same batch and threads);
+* layer counts: ``binary_layers`` (W1/A1), ``weight_only_layers`` (W1/A32: float convs with ±scale
+  weights, no kernel gain), ``act_only_layers`` (W32/A1);
+* OpenVINO census (openvino rows): ``binary_convolutions`` (BinaryConvolution nodes in the compiled
+  graph), ``binary_layers_compiled`` (W1/A1 layers that are one), ``layers_compiled`` (``layer=yes|no;...``),
+  ``binary_kernel`` (True when this row ran binary convolutions);
+* verification on the test split (torch-binary, openvino-binary, onnxruntime rows): ``test_images``,
+  ``top1``, ``agreement_pct``, ``max_logit_diff``, ``sign_zero_inputs`` (bnn.deploy.verify); ``torch_top1``
+  (the checkpoint's accuracy, every row);
+* ``engine`` (backend and version), ``cpu_model``, ``cpu_flags``, ``openvino_capabilities``, ``note``.
+
+Every run's file has these columns, so the aggregate table is their concatenation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from bnn.deploy.artifacts import Deployed
+from bnn.deploy.cpu import binary_kernel_expected, cpu_record
+from bnn.deploy.verify import VERIFIED
+from bnn.errors import BnnError
+from bnn.io import atomic_path
+
+RUN_KEYS = ["dataset", "model", "method", "seed"]
+COLUMNS = [
+    *RUN_KEYS,
+    "arch",
+    "backend",
+    "batch",
+    "threads",
+    "latency_ms",
+    "speedup",
+    "binary_layers",
+    "weight_only_layers",
+    "act_only_layers",
+    "binary_convolutions",
+    "binary_layers_compiled",
+    "layers_compiled",
+    "binary_kernel",
+    "test_images",
+    "top1",
+    "torch_top1",
+    "agreement_pct",
+    "max_logit_diff",
+    "sign_zero_inputs",
+    "engine",
+    "cpu_model",
+    "cpu_flags",
+    "openvino_capabilities",
+    "note",
+]
+
+
+def engine(backend: str) -> str:
+    if backend.startswith("torch"):
+        import torch
+
+        return f"torch {torch.__version__}"
+    if backend.startswith("openvino"):
+        import openvino
+
+        return f"openvino {openvino.__version__.split('-')[0]}"
+    import onnxruntime
+
+    return f"onnxruntime {onnxruntime.__version__}"
+
+
+def notes(backend: str, counts: dict, case: dict, deployed: Deployed, sign_zero: int) -> str:
+    """What a reader must know about this row, in words ('' when nothing)."""
+    parts = []
+    if backend.endswith("float"):
+        parts.append("float twin (every layer real): latency baseline, accuracy not measured")
+    if backend == "openvino-binary" and counts["binary_layers"]:
+        done = sum(case["compiled"].values())
+        if done < counts["binary_layers"]:
+            why = "" if binary_kernel_expected() else " (no AVX2, or OpenVINO reports no BIN capability)"
+            parts.append(
+                f"{'no' if done == 0 else 'partial'} binary kernel: {done} of {counts['binary_layers']} "
+                f"W1/A1 layers compiled to BinaryConvolution on this CPU{why}"
+            )
+        parts += [deployed.note] if deployed.note else []
+    if backend == "onnxruntime" and counts["binary_layers"]:
+        parts.append("W1/A1 layers run as float convs on 0/1 inputs (no binary kernel)")
+    if counts["weight_only_layers"] and not backend.endswith("float"):
+        parts.append(
+            f"{counts['weight_only_layers']} W1/A32 layers run as float convs with ±scale weights (no kernel gain)"
+        )
+    if sign_zero and backend in ("openvino-binary", "onnxruntime"):
+        parts.append(f"{sign_zero} binarized inputs were exactly 0: sign(0)=0 in PyTorch, +1 deployed")
+    return "; ".join(parts)
+
+
+def case_rows(run: dict, arch: str, deployed: Deployed, verification: dict, case: dict) -> list[dict]:
+    """The rows of one (batch, threads) case: one per measured backend."""
+    counts = deployed.layer_counts()
+    latency = case["latency_ms"]
+    rows = []
+    for backend, ms in latency.items():
+        binary = backend == "openvino-binary"
+        checked = verification.get(backend) if backend in VERIFIED else None
+        rows.append(
+            {
+                **{key: run.get(key) for key in RUN_KEYS},
+                "arch": arch,
+                "backend": backend,
+                "batch": case["batch"],
+                "threads": case["threads"],
+                "latency_ms": round(ms, 4),
+                "speedup": round(latency["torch-float"] / ms, 3) if "torch-float" in latency else None,
+                **{key: counts[key] for key in ("binary_layers", "weight_only_layers", "act_only_layers")},
+                "binary_convolutions": case["binary_convolutions"]
+                if binary
+                else 0
+                if backend == "openvino-float"
+                else None,
+                "binary_layers_compiled": sum(case["compiled"].values()) if binary else None,
+                "layers_compiled": ";".join(f"{k}={'yes' if v else 'no'}" for k, v in case["compiled"].items())
+                if binary
+                else "",
+                "binary_kernel": bool(binary and case["binary_convolutions"]),
+                "test_images": verification["test_images"] if checked else None,
+                **{key: checked[key] if checked else None for key in ("top1", "agreement_pct", "max_logit_diff")},
+                "torch_top1": verification["torch-binary"]["top1"],
+                "sign_zero_inputs": verification["sign_zero_inputs"] if backend in VERIFIED[1:] else None,
+                "engine": engine(backend),
+                **cpu_record(),
+                "note": notes(backend, counts, case, deployed, verification["sign_zero_inputs"]),
+            }
+        )
+    return rows
+
+
+def inference_table(paths: list[str | Path]) -> pd.DataFrame:
+    """The concatenation of deploy ``inference.csv`` files; a file with other columns is a one-line error."""
+    tables = []
+    for path in paths:
+        if not Path(path).is_file():
+            raise BnnError(f"inference-table: {path} does not exist; run bnn deploy for that run first")
+        table = pd.read_csv(path)
+        if list(table.columns) != COLUMNS:
+            raise BnnError(f"inference-table: {path} does not have the deploy columns; re-run bnn deploy for it")
+        tables.append(table)
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
+
+
+def write_table(table: pd.DataFrame, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)

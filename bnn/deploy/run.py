@@ -1,0 +1,77 @@
+"""``bnn deploy``: a trained checkpoint exported, verified on the test split and timed, one folder per run.
+
+Writes into ``out_dir``: ``model.onnx`` (plain ONNX), ``model.xml`` + ``model.bin`` (OpenVINO IR),
+``inference.csv`` (bnn.deploy.rows: one row per backend x batch x threads) and ``deploy.json`` (the run,
+each binarizable layer with its kind and whether it compiled to a BinaryConvolution, the verification,
+the latency cases, the CPU).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from bnn import checkpoint
+from bnn.data import read_meta
+from bnn.deploy.artifacts import export_model
+from bnn.deploy.cpu import cpu_record
+from bnn.deploy.measure import check_settings, measure_case
+from bnn.deploy.rows import COLUMNS, case_rows
+from bnn.deploy.verify import VERIFY_BATCH, verify
+from bnn.io import write_csv, write_json
+
+DEFAULT_BATCHES = (1, 64)
+DEFAULT_REPEATS = 30
+
+
+def default_threads() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def deploy(
+    checkpoint_path: str | Path,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    batches: tuple[int, ...] = DEFAULT_BATCHES,
+    threads: tuple[int, ...] | None = None,
+    repeats: int = DEFAULT_REPEATS,
+) -> list[dict]:
+    """Export, verify and time a checkpoint (module docstring); returns the inference.csv rows."""
+    threads = tuple(threads or (default_threads(),))
+    check_settings(tuple(batches), threads, repeats)
+    ckpt = checkpoint.read(checkpoint_path)
+    meta = read_meta(data_dir)
+    checkpoint.check_data(ckpt, meta, checkpoint_path, "--checkpoint")
+    model = checkpoint.rebuild(ckpt, checkpoint_path).eval()
+    out = Path(out_dir)
+    with tempfile.TemporaryDirectory(prefix="bnn-deploy-") as scratch:
+        deployed = export_model(
+            model, tuple(ckpt["in_shape"]), out, scratch, max(threads), tuple(sorted({*batches, VERIFY_BATCH}))
+        )
+        verification = verify(deployed, data_dir, meta, max(threads))
+        cases = [measure_case(deployed, batch, count, repeats) for batch in batches for count in threads]
+    arch = ckpt["model"]["arch"]
+    rows = [row for case in cases for row in case_rows(ckpt["run"], arch, deployed, verification, case)]
+    write_csv(out / "inference.csv", rows, COLUMNS)
+    layers = [
+        {**asdict(record), "binary_convolution": deployed.compiled.get(record.name)} for record in deployed.records
+    ]
+    write_json(
+        out / "deploy.json",
+        {
+            "run": ckpt["run"],
+            "arch": arch,
+            "in_shape": list(ckpt["in_shape"]),
+            "layers": layers,
+            **deployed.layer_counts(),
+            "note": deployed.note,
+            "verification": verification,
+            "cases": cases,
+            "cpu": cpu_record(),
+            "files": ["model.onnx", "model.xml", "model.bin"],
+        },
+    )
+    return rows

@@ -1,0 +1,37 @@
+"""Loss and top-k accuracy of a model over a loader: the one evaluation loop (validation and ``bnn evaluate``).
+
+Sums accumulate on the model's device; the host reads them once, at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+@dataclass(frozen=True)
+class Scores:
+    loss: float  # mean cross-entropy
+    top1: float  # %
+    top5: float  # %
+    count: int
+
+
+@torch.no_grad()
+def score(model: nn.Module, loader) -> Scores:
+    """Mean cross-entropy, top-1 and top-5 (%) of ``model`` (put in eval mode) over every batch of ``loader``."""
+    model.eval()
+    loss_sum = top1 = top5 = None
+    count = 0
+    for x, y in loader:
+        logits = model(x)
+        best = logits.topk(min(5, logits.shape[1]), dim=1).indices
+        batch = (F.cross_entropy(logits, y, reduction="sum").double(), (best[:, 0] == y).sum(),
+                 (best == y[:, None]).any(dim=1).sum())
+        loss_sum, top1, top5 = batch if loss_sum is None else (loss_sum + batch[0], top1 + batch[1], top5 + batch[2])
+        count += len(y)
+    loss_sum, top1, top5 = (float(v) for v in torch.stack([loss_sum, top1.double(), top5.double()]).tolist())
+    return Scores(loss_sum / count, 100.0 * top1 / count, 100.0 * top5 / count, count)
