@@ -17,18 +17,19 @@ import tempfile
 from pathlib import Path
 
 from bnn.evaluate import evaluate
+from bnn.spec import StageSpec
 from bnn.train import run_stage
 
 W1A1 = {"weight_estimator": "clipped_ste", "act_estimator": "clipped_ste", "scaling": "none"}
 
 
-def stage(data: str, amp: str, seed: int, args) -> dict:
-    return {"run": {"dataset": "mnist", "model": "binarynet_mlp", "method": f"w1a1-{amp}", "seed": seed,
+def stage(data: str, amp: str, seed: int, args) -> StageSpec:
+    return StageSpec.parse({"run": {"dataset": "mnist", "model": "binarynet_mlp", "method": f"w1a1-{amp}", "seed": seed,
                     "stage": "train"},
             "data": data, "model": {"arch": "binarynet_mlp", "inflation": args.inflation}, "init": None,
             "teacher": None, "epochs": args.epochs, "batch_size": 256, "device": "cpu", "threads": args.threads,
             "seed": seed, "optimizer": {"name": "adam", "lr": args.lr}, "lr_schedule": {"name": "cosine"},
-            "loss": {"name": "ce"}, "binary": W1A1, "schedule": {"weights": "binary", "acts": "binary"}, "amp": amp}
+            "loss": {"ce": 1.0}, "binary": W1A1, "schedule": {"weights": "binary", "acts": "binary"}, "amp": amp})
 
 
 def main() -> None:

@@ -1,9 +1,9 @@
 """Training-step and eval cost of binary networks against their float twins, side by side in one run.
 
-Each model is built once per mode with the project's own builder (``bnn.stage_model.build_model``), layer
-states (``Schedule`` with ``layers: inner``), loss (``bnn.losses.build_loss``; SKD attached as a stage does)
-and optimizers (``bnn.optim.Optimizers``, Adam), and forward goes through ``bnn.accel.accelerate`` (so
-``amp`` is what a stage runs). The modes' steps are interleaved and repeated; the median is reported.
+Each model is built once per mode as a stage builds it: its settings parsed by ``bnn.spec.Settings`` (binary,
+loss, optimizer, amp), the model by ``bnn.stage_model.build_model``, layer states from a ``Schedule`` with
+``layers: inner``, the loss by ``bnn.losses.build_loss`` (SKD's shadow branch hooked into the model), Adam by
+``bnn.optim.Optimizers``, and the forward through ``bnn.accel.accelerate`` (so ``amp`` is what a stage runs). The modes' steps are interleaved and repeated; the median is reported.
 
 Train modes (``--modes``):
 
@@ -38,7 +38,7 @@ from bnn.accel import accelerate
 from bnn.losses import build_loss
 from bnn.nn import binary_layers, set_layer_states
 from bnn.optim import Optimizers
-from bnn.schedule import Schedule
+from bnn.spec import ModelSpec, Settings
 from bnn.stage_model import build_model
 
 MODELS = {  # name -> (model spec, input shape, classes, batch)
@@ -48,14 +48,16 @@ MODELS = {  # name -> (model spec, input shape, classes, batch)
 }
 CLIPPED = {"weight_estimator": "clipped_ste", "act_estimator": "clipped_ste", "scaling": "none"}
 IRNET = {"weight_estimator": "ede", "act_estimator": "ede", "scaling": "libra_pb", "sign_zero": "zero"}
-MODES = {  # name -> (binary options, binary layers?, amp, loss)
-    "float": (CLIPPED, False, "none", {"name": "ce"}),
-    "w1a1": (CLIPPED, True, "none", {"name": "ce"}),
-    "w1a1_amp": (CLIPPED, True, "bf16", {"name": "ce"}),
-    "w1a1_bf16": (CLIPPED, True, "binary_bf16", {"name": "ce"}),
-    "irnet": (IRNET, True, "none", {"name": "ce"}),
-    "irnet_skd": (IRNET, True, "none", {"name": "skd"}),
-    "irnet_skd_bf16": (IRNET, True, "binary_bf16", {"name": "skd"}),
+CE = {"ce": 1.0}
+SKD = {"ce": 1.0, "skd_features": 1.0, "skd_labels": {"weight": 0.05, "temperature": 4.0}, "skd_cluster": 0.01}
+MODES = {  # name -> (binary options, binary layers?, amp, loss): SKD is configs/skd_bnn.yaml's loss (§6.6)
+    "float": (CLIPPED, False, "none", CE),
+    "w1a1": (CLIPPED, True, "none", CE),
+    "w1a1_amp": (CLIPPED, True, "bf16", CE),
+    "w1a1_bf16": (CLIPPED, True, "binary_bf16", CE),
+    "irnet": (IRNET, True, "none", CE),
+    "irnet_skd": (IRNET, True, "none", SKD),
+    "irnet_skd_bf16": (IRNET, True, "binary_bf16", SKD),
 }
 EVAL_MODES = ("float", "w1a1")
 EVAL_CASES = (("vgg_small", 1), ("vgg_small", 64))
@@ -75,17 +77,17 @@ class Case:
 
 def make_case(model_name: str, mode: str, batch: int, train: bool = True) -> Case:
     """The model of ``model_name`` in ``mode``, built as a stage builds it, with a random batch."""
-    spec, shape, classes, _ = MODELS[model_name]
+    model_spec, shape, classes, _ = MODELS[model_name]
     binary, is_binary, amp, loss_spec = MODES[mode]
-    torch.manual_seed(0)
-    model = build_model(spec, classes, shape, binary)
     layers = "binary" if is_binary else "real"
-    states = Schedule.parse({"weights": layers, "acts": layers, "layers": "inner"})
-    set_layer_states(model, states.states(0, len(binary_layers(model))))
-    forward = accelerate(model, {"amp": amp}, torch.device("cpu"))
-    loss = build_loss(loss_spec)
-    loss.attach(model)
-    optimizers = Optimizers({"name": "adam", "lr": 1e-3}, {"name": "constant"}, model, [], 1) if train else None
+    settings = Settings.parse({"binary": binary, "amp": amp, "loss": loss_spec, "optimizer": {"name": "adam"},
+                               "schedule": {"weights": layers, "acts": layers, "layers": "inner"}}, "train")
+    torch.manual_seed(0)
+    model = build_model(ModelSpec.parse(model_spec, "model"), classes, shape, settings.binary)
+    set_layer_states(model, settings.schedule.states(0, len(binary_layers(model))))
+    forward = accelerate(model, settings, torch.device("cpu"))
+    loss = build_loss(settings.loss, classes, "loss", model)
+    optimizers = Optimizers(settings.optimizer, settings.lr_schedule, model, [], 1) if train else None
     x, y = torch.randn(batch, *shape), torch.randint(0, classes, (batch,))
     return Case(model.train(train), forward, loss, optimizers, x, y)
 
