@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import yaml
 from bnn.errors import BnnError
 
 TOP_LEVEL_KEYS = ("datasets", "models", "methods", "seeds", "scale", "scales", "data_root", "split",
-                  "dataset_options", "model_specs", "train", "recipes")
+                  "dataset_options", "model_specs", "train", "recipes", "deploy")
 REPLACED_WHOLE = ("loss",)  # a loss is a sum of terms: an override states the whole sum
 
 
@@ -96,3 +97,29 @@ def selected(config: dict, key: str) -> list:
     if not isinstance(values, list) or not values:
         raise BnnError(f"{key}: must be a non-empty list")
     return values
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    """The config's ``deploy``: whether every evaluated run is deployed (``bnn deploy``: OpenVINO IR + ONNX,
+    verified on the test split, timed), the batch sizes timed, the CPU threads of every backend and the timed
+    calls per backend (what the deploys measure: changing one re-runs them)."""
+
+    enabled: bool = True
+    batch: tuple[int, ...] = (1, 64)
+    threads: int = 1
+    repeats: int = 20
+
+    @classmethod
+    def parse(cls, value: Any, key: str = "deploy") -> DeploySettings:
+        value = {} if value is None else value
+        if not isinstance(value, dict):
+            raise BnnError(f"{key}: {value!r} must be a mapping {{enabled, batch, threads, repeats}}")
+        check_keys(value, ["enabled", "batch", "threads", "repeats"], key)
+        settings = cls(**{k: tuple(v) if k == "batch" and isinstance(v, list) else v for k, v in value.items()})
+        if not isinstance(settings.enabled, bool):
+            raise BnnError(f"{key}.enabled: {settings.enabled!r} must be true or false")
+        numbers = [*settings.batch, settings.threads, settings.repeats] if isinstance(settings.batch, tuple) else [0]
+        if not settings.batch or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in numbers):
+            raise BnnError(f"{key}: batch (a list), threads and repeats must be whole numbers >= 1")
+        return settings

@@ -23,7 +23,9 @@ README = f"{RESULTS}/README.md"
 # files of a stage's run folder (RUN)
 CHECKPOINT, METRICS, SPEC, TRAIN_LOG, BENCHMARK = "checkpoint.pt", "metrics.csv", "spec.yaml", "train.log", "benchmark.tsv"
 EVAL, EVAL_LOG = "eval.json", "evaluate.log"
-DEPLOY, DEPLOY_ROWS, DEPLOY_LOG = "deploy", "deploy/inference.csv", "deploy.log"
+DEPLOY, DEPLOY_LOG = "deploy", "deploy.log"  # bnn deploy's folder in a final stage's run folder, and its log
+DEPLOY_ROWS, DEPLOY_RECORD = f"{DEPLOY}/inference.csv", f"{DEPLOY}/deploy.json"
+DEPLOY_MODELS = tuple(f"{DEPLOY}/model.{suffix}" for suffix in ("onnx", "xml", "bin"))
 RESUME = "resume.pt"  # not a declared output: it survives a killed job
 
 

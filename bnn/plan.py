@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 from bnn import layout
-from bnn.config import check_top_level, selected
+from bnn.config import DeploySettings, check_top_level, selected
 from bnn.data.datasets import DatasetInfo, dataset_info
 from bnn.errors import BnnError
 from bnn.losses import build_loss
@@ -51,6 +51,7 @@ class Plan:
     def __init__(self, config: dict):
         self.config = check_top_level(config)
         self.recipes = Recipes(self.config)
+        self.deploy = DeploySettings.parse(self.config.get("deploy"))
         self._stages: dict[tuple, Stage] = {}
         self._experiment_stages: dict[Experiment, list[Stage]] = {}
         self._resolved: dict[Experiment, Recipe] = {}
@@ -180,7 +181,10 @@ class Plan:
         return [self.final_stage(*e).file(layout.EVAL) for e in self.evaluated()]
 
     def deploy_files(self) -> list[str]:
-        """One deploy table per evaluated experiment, in the final stage's folder."""
+        """One deploy table (bnn deploy's inference.csv) per evaluated experiment, in the final stage's folder;
+        none when ``deploy.enabled`` is false."""
+        if not self.deploy.enabled:
+            return []
         return [self.final_stage(*e).file(layout.DEPLOY_ROWS) for e in self.evaluated()]
 
     def benchmark_files(self, dataset: str, model: str, method: str, seed: int | str) -> list[str]:

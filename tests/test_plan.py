@@ -6,7 +6,7 @@ from bnn.errors import BnnError
 from bnn.config import merge
 from conftest import changed
 from bnn.plan import Plan
-from bnn.report.targets import figure_inputs, figure_names
+from bnn.report.targets import figure_inputs, figure_names, table_inputs, table_names
 
 
 def test_default_config_expands_to_the_stage_chain(default_config):
@@ -112,8 +112,8 @@ def test_bad_sensitivity_configs(default_config, path, value, message):
 
 def test_figures_follow_the_recipes_in_the_config(default_config):
     plan = Plan(default_config)
-    assert figure_names(plan) == ["accuracy", "accuracy_vs_size", "iterative", "learning_curves", "optimizers",
-                                  "sensitivity"]
+    assert figure_names(plan) == ["accuracy", "accuracy_vs_size", "accuracy_vs_speedup", "iterative",
+                                  "learning_curves", "optimizers", "sensitivity"]
     methods = {f.split("/")[4] for f in figure_inputs(plan, "optimizers")}
     assert methods == {"binary", "sgdat", "sgdt", "bop", "bop2ndorder", "sgd-latent"}  # binary: figures: [optimizers]
     assert {f.split("/")[4] for f in figure_inputs(plan, "iterative")} == {m for m in default_config["methods"]
@@ -121,7 +121,29 @@ def test_figures_follow_the_recipes_in_the_config(default_config):
     adambnn = [f for f in figure_inputs(plan, "learning_curves") if "/mlp/adambnn/" in f]
     assert adambnn == [f"{plan.stage('digits', 'mlp', 'adambnn', 0, s).dir}/metrics.csv" for s in ("step1", "step2")]
     spine = Plan(dict(default_config, methods=["float", "binary"]))
-    assert figure_names(spine) == ["accuracy", "accuracy_vs_size", "learning_curves"]
+    assert figure_names(spine) == ["accuracy", "accuracy_vs_size", "accuracy_vs_speedup", "learning_curves"]
+
+
+def test_deploy_section_sets_the_deploy_jobs_and_their_tables(default_config):
+    plan = Plan(default_config)
+    assert plan.deploy_files() == [f.replace("eval.json", "deploy/inference.csv") for f in plan.eval_files()]
+    assert "inference" in table_names(plan) and table_inputs(plan, "summary")[1:] == ["results/tables/inference.csv"]
+    off = Plan(changed(default_config, ["deploy", "enabled"], False))
+    assert off.deploy_files() == [] and "inference" not in table_names(off)
+    assert "accuracy_vs_speedup" not in figure_names(off) and table_inputs(off, "summary") == [
+        "results/tables/accuracy.csv"]
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ({"batchs": [1]}, r"deploy.batchs: unknown key \(did you mean 'batch'\?\)"),
+    ({"batch": [0]}, r"deploy: batch \(a list\), threads and repeats must be whole numbers >= 1"),
+    ({"threads": 1.5}, r"deploy: batch \(a list\), threads and repeats must be whole numbers >= 1"),
+    ({"enabled": "yes"}, r"deploy.enabled: 'yes' must be true or false"),
+    ([1, 64], r"deploy: \[1, 64\] must be a mapping"),
+])
+def test_bad_deploy_sections(default_config, value, message):
+    with pytest.raises(BnnError, match=message):
+        Plan(dict(default_config, deploy=value))
 
 
 def test_recipe_models_mapping_overrides_per_model_and_teacher_of_another_model(default_config):

@@ -13,14 +13,18 @@ from conftest import REPO, SMALL, TABLE, TINY_BASE, snakemake, without_timing
 
 METHODS = ["float", "binary", "adambnn", "sgdat", "iterative-forward", "iterative-reverse", "iterative-ascend",
            "iterative-descend"]
-FIGURES = ["accuracy", "accuracy_vs_size", "learning_curves", "iterative", "optimizers", "sensitivity"]
+FIGURES = ["accuracy", "accuracy_vs_size", "accuracy_vs_speedup", "learning_curves", "iterative", "optimizers",
+           "sensitivity"]
+TABLES = ["accuracy", "summary", "inference"]
 
 
 def iterative(order: str) -> dict:
     """A 4-epoch iterative recipe, one more layer binary each epoch (ascend/descend read the sensitivity table)."""
-    weights = {"order": order, "epochs_per_layer": 1, **({"sensitivity": "sensitivity"} if order in ("ascend", "descend")
-                                                         else {})}
-    return {"epochs": 4, "stages": [{"name": "train", "schedule": {"weights": weights, "acts": "real", "layers": "all"}}]}
+    weights = {"order": order, "epochs_per_layer": 1}
+    if order in ("ascend", "descend"):
+        weights["sensitivity"] = "sensitivity"
+    schedule = {"weights": weights, "acts": "real", "layers": "all"}
+    return {"epochs": 4, "stages": [{"name": "train", "schedule": schedule}]}
 
 
 TINY = {
@@ -30,6 +34,7 @@ TINY = {
     "models": ["mlp", "convnet"],
     "recipes": {"sensitivity": {"epochs": 2},
                 **{f"iterative-{order}": iterative(order) for order in ("forward", "reverse", "ascend", "descend")}},
+    "deploy": {"batch": [1], "repeats": 2},  # every evaluated run deployed, timed briefly
 }
 REQUIRED = ["dataset", "model", "method", "seed", "weight_bits", "act_bits", "top1", "top5", "test_loss",
             "epochs", "params", "binary_params", "train_seconds", "wall_seconds", "max_rss_mb"]
@@ -60,8 +65,8 @@ def test_dry_run_lists_the_stage_chain(tmp_path):
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
     # per model: 8 recipes, adambnn has 2 stages; sensitivity: 3 layers each (mlp 32-32-10; convnet 8-16 + linear)
     assert planned_jobs(snakemake(tmp_path, "-n", "--quiet", "rules")) == {
-        "prepare_data": 1, "train_stage": 2 * 9 + 3 + 3, "evaluate": 2 * 8, "sensitivity_table": 2, "table": 2,
-        "results_readme": 1, "figure": len(FIGURES)}
+        "prepare_data": 1, "train_stage": 2 * 9 + 3 + 3, "evaluate": 2 * 8, "deploy": 2 * 8,
+        "sensitivity_table": 2, "table": len(TABLES), "results_readme": 1, "figure": len(FIGURES)}
 
 
 @pytest.mark.workflow
@@ -158,6 +163,30 @@ def test_summary_and_results_readme(workflow_run):
     assert all(f"`figures/{name}.png`" in readme for name in FIGURES) and "`tables/summary.csv`" in readme
 
 
+@pytest.mark.workflow
+def test_every_evaluated_run_is_deployed_and_measured(workflow_run):
+    """The deploy rule ran bnn deploy on every final checkpoint: the inference table holds each run's backends, the
+    compiled OpenVINO graph has one BinaryConvolution per W1/A1 conv and every backend agrees with PyTorch."""
+    inference = pd.read_csv(workflow_run / "results/tables/inference.csv")
+    runs = inference[["model", "method"]].drop_duplicates()
+    assert len(runs) == 2 * len(METHODS) and (inference["batch"] == 1).all()
+    assert set(inference["backend"]) == {"torch-float", "torch-binary", "openvino-float", "openvino-binary",
+                                         "onnxruntime"}
+    binary = inference[inference["backend"] == "openvino-binary"].set_index(["model", "method"])
+    # convnet W1/A1 (binary, adambnn, sgdat): its one inner 3x3 conv is a BinaryConvolution; mlp has no conv
+    assert binary.loc[("convnet", "binary"), "binary_convolutions"] >= 1
+    assert (binary.loc["mlp", "binary_convolutions"] == 0).all()
+    verified = inference.dropna(subset=["agreement_pct"])
+    assert len(verified) == 2 * len(METHODS) * 3 and (verified["agreement_pct"] >= 99).all()
+    for row in runs.itertuples():
+        final = "step2" if row.method == "adambnn" else "train"
+        deploy = workflow_run / f"results/runs/digits/{row.model}/{row.method}/seed0/{final}/deploy"
+        assert all((deploy / name).stat().st_size > 0 for name in ("model.onnx", "model.xml", "model.bin"))
+    summary = pd.read_csv(workflow_run / "results/tables/summary.csv")
+    assert summary["speedup_b1"].notna().all() and "speed-up b1" in (
+        workflow_run / "results/tables/summary.md").read_text()
+
+
 def report_results(html: str) -> dict:
     """The ``results = {...}`` entries a Snakemake HTML report embeds (path -> caption, mime type, data URI)."""
     line = next(line for line in html.splitlines() if line.lstrip().startswith("var results = {"))
@@ -170,7 +199,7 @@ def test_html_report_holds_every_table_and_figure_with_captions(workflow_run):
     assert result.returncode == 0, result.stderr[-2000:]
     entries = report_results((workflow_run / "results/report.html").read_text())
     expected = {**{f"results/figures/{name}.png": "image/png" for name in FIGURES},
-                **{f"results/tables/{name}.{ext}": mime for name in ("accuracy", "summary")
+                **{f"results/tables/{name}.{ext}": mime for name in TABLES
                    for ext, mime in (("csv", "text/csv"), ("html", "text/html"))}}
     assert {path: entry["mime_type"] for path, entry in entries.items()} == expected
     for path, entry in entries.items():
@@ -192,8 +221,8 @@ def test_changing_one_recipe_reruns_only_its_stages(workflow_run, tmp_path):
     overlay = tmp_path / "changed.yaml"
     overlay.write_text(yaml.safe_dump(changed))
     result = snakemake(workflow_run, "-n", "--quiet", "rules", configfile=overlay)
-    assert planned_jobs(result) == {"train_stage": 2, "evaluate": 2, "table": 2, "results_readme": 1,
-                                    "figure": len(FIGURES) - 2}  # all but iterative and sensitivity
+    assert planned_jobs(result) == {"train_stage": 2, "evaluate": 2, "deploy": 2, "table": len(TABLES),
+                                    "results_readme": 1, "figure": len(FIGURES) - 2}  # not iterative, sensitivity
 
 
 @pytest.mark.workflow

@@ -10,6 +10,7 @@ flip from its own seed, so the batches do not depend on the number of workers.""
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
 from typing import Iterator
 
@@ -86,6 +87,14 @@ class EpochBatches:
             yield [(index, (base + index) % 2**63 if self.train else None) for index in batch]
 
 
+def worker_context(workers: int) -> str | None:
+    """How worker processes start: from a fork server on Linux, never by forking this process, which may hold
+    threads (OpenMP, OpenVINO, CUDA) that a forked child inherits in an unusable state."""
+    if workers == 0:
+        return None
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else None
+
+
 class StreamLoader:
     """DataLoader over an indexed split with the ``TensorLoader`` interface (see the module docstring)."""
 
@@ -95,7 +104,8 @@ class StreamLoader:
         self.batches = EpochBatches(len(dataset), batch_size, shuffle, drop_last, seed, train, shard)
         self.device = device
         self.loader = DataLoader(dataset, batch_sampler=self.batches, num_workers=workers,
-                                 pin_memory=device.type == "cuda", persistent_workers=workers > 0)
+                                 pin_memory=device.type == "cuda", persistent_workers=workers > 0,
+                                 multiprocessing_context=worker_context(workers))
         shape = (1, -1, 1, 1)
         self.mean = torch.tensor(mean, device=device).view(shape)
         self.std = torch.tensor(std, device=device).view(shape)

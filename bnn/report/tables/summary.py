@@ -40,25 +40,42 @@ def number(value: float, digits: int) -> str:
 
 
 def render_markdown(table: pd.DataFrame) -> str:
-    """A Markdown table: top-1 as ``mean ± std`` (mean alone with one seed), signed difference to the paper."""
+    """A Markdown table: top-1 as ``mean ± std`` (mean alone with one seed), signed difference to the paper, and
+    the measured speed-up of the deployed network per batch when the runs were deployed."""
+    speedups = [c for c in table.columns if c.startswith("speedup_b")]
     head = ["dataset", "model", "arch", "method", "W/A", "seeds", "top-1 %", "paper %", "diff", "size KiB",
-            "train s"]
+            "train s", *(f"speed-up b{c[len('speedup_b'):]}" for c in speedups)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for row in table.itertuples():
-        top1 = number(row.top1_mean, 2) + ("" if pd.isna(row.top1_std) else f" ± {row.top1_std:.2f}")
-        diff = "" if pd.isna(row.diff) else f"{row.diff:+.2f}"
-        cells = [row.dataset, row.model, row.arch, row.method, f"{row.weight_bits}/{row.act_bits}", str(row.seeds),
-                 top1, number(row.paper_top1, 2), diff, number(row.model_kib, 1), number(row.train_seconds, 1)]
+    for row in table.to_dict("records"):
+        top1 = number(row["top1_mean"], 2) + ("" if pd.isna(row["top1_std"]) else f" ± {row['top1_std']:.2f}")
+        diff = "" if pd.isna(row["diff"]) else f"{row['diff']:+.2f}"
+        cells = [row["dataset"], row["model"], row["arch"], row["method"], f"{row['weight_bits']}/{row['act_bits']}",
+                 str(row["seeds"]), top1, number(row["paper_top1"], 2), diff, number(row["model_kib"], 1),
+                 number(row["train_seconds"], 1), *(number(row[c], 1) + "x" for c in speedups)]
         lines.append("| " + " | ".join(cells) + " |")
     note = ("Top-1 is the test accuracy, mean ± sample std over seeds (no ± with one seed). `paper` is the "
-            "published top-1 for the same dataset, architecture and recipe (METHODS.md §7); `diff` = ours − paper.")
+            "published top-1 for the same dataset, architecture and recipe (METHODS.md §7); `diff` = ours − paper."
+            + (" `speed-up bN`: latency of the network run in PyTorch with every layer real over that of the deployed "
+               "binary network in OpenVINO (x86 BinaryConvolution kernels), batch N (inference.csv)." if speedups
+               else ""))
     return "\n".join(["# Summary", "", note, "", *lines, ""])
 
 
 def build(files: list[str]) -> pd.DataFrame:
-    return summary_table(pd.read_csv(files[0]))
+    """accuracy.csv, and inference.csv when the runs were deployed (the speed-up columns)."""
+    table = summary_table(pd.read_csv(files[0]))
+    if len(files) > 1:
+        from bnn.report.speedup import add_speedup
+
+        table = add_speedup(table, pd.read_csv(files[1]))
+    return table
+
+
+def inputs(plan) -> list[str]:
+    deployed = [layout.table("inference")] if plan.deploy_files() else []
+    return [layout.table("accuracy"), *deployed]
 
 
 register_table(Table("summary", "one row per dataset x model x method: top-1 mean and std over seeds, seeds, W/A bits, "
-                     "size, mean training seconds, and the published top-1 (METHODS.md §7) with the difference",
-                     lambda plan: [layout.table("accuracy")], build, render_markdown))
+                     "size, mean training seconds, the published top-1 (METHODS.md §7) with the difference, and "
+                     "the measured speed-up of the deployed binary network", inputs, build, render_markdown))
