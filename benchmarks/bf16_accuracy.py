@@ -24,12 +24,32 @@ W1A1 = {"weight_estimator": "clipped_ste", "act_estimator": "clipped_ste", "scal
 
 
 def stage(data: str, amp: str, seed: int, args) -> StageSpec:
-    return StageSpec.parse({"run": {"dataset": "mnist", "model": "binarynet_mlp", "method": f"w1a1-{amp}", "seed": seed,
-                    "stage": "train"},
-            "data": data, "model": {"arch": "binarynet_mlp", "inflation": args.inflation}, "init": None,
-            "teacher": None, "epochs": args.epochs, "batch_size": 256, "device": "cpu", "threads": args.threads,
-            "seed": seed, "optimizer": {"name": "adam", "lr": args.lr}, "lr_schedule": {"name": "cosine"},
-            "loss": {"ce": 1.0}, "binary": W1A1, "schedule": {"weights": "binary", "acts": "binary"}, "amp": amp})
+    return StageSpec.parse(
+        {
+            "run": {
+                "dataset": "mnist",
+                "model": "binarynet_mlp",
+                "method": f"w1a1-{amp}",
+                "seed": seed,
+                "stage": "train",
+            },
+            "data": data,
+            "model": {"arch": "binarynet_mlp", "inflation": args.inflation},
+            "init": None,
+            "teacher": None,
+            "epochs": args.epochs,
+            "batch_size": 256,
+            "device": "cpu",
+            "threads": args.threads,
+            "seed": seed,
+            "optimizer": {"name": "adam", "lr": args.lr},
+            "lr_schedule": {"name": "cosine"},
+            "loss": {"ce": 1.0},
+            "binary": W1A1,
+            "schedule": {"weights": "binary", "acts": "binary"},
+            "amp": amp,
+        }
+    )
 
 
 def main() -> None:
@@ -49,8 +69,11 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as run_dir:
                 result = run_stage(stage(args.data, amp, seed, args), run_dir)
                 tests.append(evaluate(Path(run_dir) / "checkpoint.pt", args.data)["top1"])
-            print(f"| {amp} | {seed} | {float(result['final']['val_acc']):.2f} | {tests[-1]:.2f} | "
-                  f"{result['seconds']:.0f} |", flush=True)
+            print(
+                f"| {amp} | {seed} | {float(result['final']['val_acc']):.2f} | {tests[-1]:.2f} | "
+                f"{result['seconds']:.0f} |",
+                flush=True,
+            )
         spread = f" ± {statistics.stdev(tests):.2f}" if len(tests) > 1 else ""
         print(f"| {amp} | mean | | {statistics.mean(tests):.2f}{spread} | |", flush=True)
 

@@ -3,7 +3,8 @@
 Each model is built once per mode as a stage builds it: its settings parsed by ``bnn.spec.Settings`` (binary,
 loss, optimizer, amp), the model by ``bnn.stage_model.build_model``, layer states from a ``Schedule`` with
 ``layers: inner``, the loss by ``bnn.losses.build_loss`` (SKD's shadow branch hooked into the model), Adam by
-``bnn.optim.Optimizers``, and the forward through ``bnn.accel.accelerate`` (so ``amp`` is what a stage runs). The modes' steps are interleaved and repeated; the median is reported.
+``bnn.optim.Optimizers``, and the forward through ``bnn.accel.accelerate`` (so ``amp`` is what a stage runs).
+The modes' steps are interleaved and repeated; the median is reported.
 
 Train modes (``--modes``):
 
@@ -80,8 +81,16 @@ def make_case(model_name: str, mode: str, batch: int, train: bool = True) -> Cas
     model_spec, shape, classes, _ = MODELS[model_name]
     binary, is_binary, amp, loss_spec = MODES[mode]
     layers = "binary" if is_binary else "real"
-    settings = Settings.parse({"binary": binary, "amp": amp, "loss": loss_spec, "optimizer": {"name": "adam"},
-                               "schedule": {"weights": layers, "acts": layers, "layers": "inner"}}, "train")
+    settings = Settings.parse(
+        {
+            "binary": binary,
+            "amp": amp,
+            "loss": loss_spec,
+            "optimizer": {"name": "adam"},
+            "schedule": {"weights": layers, "acts": layers, "layers": "inner"},
+        },
+        "train",
+    )
     torch.manual_seed(0)
     model = build_model(ModelSpec.parse(model_spec, "model"), classes, shape, settings.binary)
     set_layer_states(model, settings.schedule.states(0, len(binary_layers(model))))
@@ -122,20 +131,32 @@ def measure(cases: dict[str, Case], step, repeats: int, warmup: int) -> dict[str
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def rows_for(model_name: str, modes: list[str], batch: int, threads: int, repeats: int, warmup: int,
-             train: bool) -> list[dict]:
+def rows_for(
+    model_name: str, modes: list[str], batch: int, threads: int, repeats: int, warmup: int, train: bool
+) -> list[dict]:
     cases = {mode: make_case(model_name, mode, batch, train) for mode in modes}
     medians = measure(cases, train_step if train else eval_step, repeats, warmup)
-    return [{"model": model_name, "mode": mode if train else f"{mode}_eval", "batch": batch, "threads": threads,
-             "ms_per_step": round(ms, 2), "img_per_s": round(batch * 1000.0 / ms, 1),
-             "vs_float": round(ms / medians["float"], 3) if "float" in medians else None}
-            for mode, ms in medians.items()]
+    return [
+        {
+            "model": model_name,
+            "mode": mode if train else f"{mode}_eval",
+            "batch": batch,
+            "threads": threads,
+            "ms_per_step": round(ms, 2),
+            "img_per_s": round(batch * 1000.0 / ms, 1),
+            "vs_float": round(ms / medians["float"], 3) if "float" in medians else None,
+        }
+        for mode, ms in medians.items()
+    ]
 
 
 def table(rows: list[dict]) -> str:
     lines = ["| model | mode | batch | threads | ms/step | img/s | x float |", "|---|---|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r['model']} | {r['mode']} | {r['batch']} | {r['threads']} | {r['ms_per_step']:.1f} | "
-              f"{r['img_per_s']:.1f} | {r['vs_float'] if r['vs_float'] is not None else ''} |" for r in rows]
+    lines += [
+        f"| {r['model']} | {r['mode']} | {r['batch']} | {r['threads']} | {r['ms_per_step']:.1f} | "
+        f"{r['img_per_s']:.1f} | {r['vs_float'] if r['vs_float'] is not None else ''} |"
+        for r in rows
+    ]
     return "\n".join(lines)
 
 

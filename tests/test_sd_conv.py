@@ -46,10 +46,10 @@ def test_asd_shifts_the_input_by_the_se_output_before_the_sign():
     conv.set_binary(False, True)
     x = torch.randn(2, 4, 5, 5) + 0.3
     se = conv.asd.body
-    with torch.no_grad():                                                 # keep the one hidden ReLU unit alive
+    with torch.no_grad():  # keep the one hidden ReLU unit alive
         se[0].weight.abs_()
     shift = torch.sigmoid(F.linear(F.relu(F.linear(x.mean(dim=(2, 3)), se[0].weight)), se[2].weight))
-    assert se[0].weight.shape == (1, 4)                                   # C // 16 guarded to 1
+    assert se[0].weight.shape == (1, 4)  # C // 16 guarded to 1
     expected = F.conv2d(torch.sign(x + shift[:, :, None, None]), conv.weight, padding=1)
     out = conv(x)
     torch.testing.assert_close(out, expected)

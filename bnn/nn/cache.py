@@ -14,7 +14,6 @@ from collections.abc import Hashable, Iterable
 import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-
 _optimizer_steps = 0
 
 

@@ -36,8 +36,13 @@ class BinaryLayer(nn.Module):
     scaling: str = "none"
     binary_dtype: torch.dtype | None = None  # product dtype of a weights-and-activations binary layer
 
-    def configure(self, weight_estimator: EstimatorSpec = "clipped_ste", act_estimator: EstimatorSpec = "clipped_ste",
-                  scaling: str = "none", sign_zero: str = "plus") -> None:
+    def configure(
+        self,
+        weight_estimator: EstimatorSpec = "clipped_ste",
+        act_estimator: EstimatorSpec = "clipped_ste",
+        scaling: str = "none",
+        sign_zero: str = "plus",
+    ) -> None:
         """Set how this layer binarizes (estimators and scaling), independent of when it does.
 
         An estimator is a name or a mapping with options, e.g. ``{name: ede, t_min: 0.1}``.
@@ -72,8 +77,7 @@ class BinaryLayer(nn.Module):
             return self.weight
         if self.training or self._builds_graph():
             return self._binary_weight(dtype)
-        key = (self._param_key(), dtype, self.weight_estimator.training,
-               tensor_key(self.weight_estimator.buffers()))
+        key = (self._param_key(), dtype, self.weight_estimator.training, tensor_key(self.weight_estimator.buffers()))
         cached = self._derived.get("binary", key)
         if cached is not None:
             return cached
@@ -163,10 +167,16 @@ class BinaryLinear(BinaryLayer, nn.Linear):
 
 
 class BinaryConv2d(BinaryLayer, nn.Conv2d):
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, bias: bool = True):
-        nn.Conv2d.__init__(self, in_channels, out_channels, kernel_size, stride=stride,
-                           padding=padding, bias=bias)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+        bias: bool = True,
+    ):
+        nn.Conv2d.__init__(self, in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=bias)
         self.configure()
 
     def op(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

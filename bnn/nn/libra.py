@@ -44,10 +44,10 @@ def standardize_backward(weight, mean, std, standard, grad: torch.Tensor, work: 
     """dL/dW from dL/dW_hat = ``grad``, which is overwritten and returned; ``work`` is a scratch tensor of
     the same shape."""
     n = weight[0].numel()
-    work = torch.div(standard, std, out=work).mul_(grad)    # d std of centered / std: -sum(g * W_hat / std)
+    work = torch.div(standard, std, out=work).mul_(grad)  # d std of centered / std: -sum(g * W_hat / std)
     grad_std = sum_to_channels(work).neg_()
-    direct = torch.div(grad, std, out=work)                 # d centered = g / std
-    grad_mean = sum_to_channels(direct).neg_().div_(n)      # d mean = -sum(d centered), spread as / n
+    direct = torch.div(grad, std, out=work)  # d centered = g / std
+    grad_mean = sum_to_channels(direct).neg_().div_(n)  # d mean = -sum(d centered), spread as / n
     grad_var = (grad_std / (std * 2)).masked_fill_(std == 0, 0)
     out = torch.sub(weight, mean, out=grad).mul_((2.0 / (n - 1)) * grad_var)  # 2/(n-1) d var (W - mean)
     return out.add_(direct).add_(grad_mean)

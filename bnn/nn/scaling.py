@@ -26,8 +26,13 @@ class Scaling:
         """The detached per-output-channel scale (``None``: 1)."""
         return None
 
-    def binary(self, weight: torch.Tensor, estimator: Estimator, dtype: torch.dtype | None = None,
-               space: Workspace | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def binary(
+        self,
+        weight: torch.Tensor,
+        estimator: Estimator,
+        dtype: torch.dtype | None = None,
+        space: Workspace | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(scale * sign(w_to_sign) in ``dtype``, with ``estimator``'s gradient; w_to_sign detached). ``space``:
         see :class:`bnn.nn.signs.Binarize`."""
         return estimator(weight, self.scale(weight), dtype, space), weight.detach()

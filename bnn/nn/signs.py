@@ -29,8 +29,9 @@ def sign_buffer(x: torch.Tensor, dtype: torch.dtype | None, space: Workspace | N
     return space.take("sign" if dtype not in (None, x.dtype) else "value", x)
 
 
-def finish(value: torch.Tensor, scale: torch.Tensor | None, dtype: torch.dtype | None,
-           space: Workspace | None) -> torch.Tensor:
+def finish(
+    value: torch.Tensor, scale: torch.Tensor | None, dtype: torch.dtype | None, space: Workspace | None
+) -> torch.Tensor:
     """``value * scale`` (in place), cast once to ``dtype`` (into the workspace's ``value`` if given)."""
     if scale is not None:
         value.mul_(scale)
