@@ -256,6 +256,20 @@ def test_training_forwards_reuse_their_tensors_yet_two_graphs_stay_exact(binary)
     assert len(pointers) == 1
 
 
+def test_a_layer_runs_in_and_out_of_inference_mode_alternately():
+    """A tensor made under torch.inference_mode cannot be written outside it: the workspace makes a new one."""
+    layer = irnet_layer().eval()
+    x = torch.randn(4, 12)
+    with torch.inference_mode():
+        inferred = layer(x)
+    with torch.no_grad():
+        assert torch.equal(layer(x), inferred)
+    layer.train()
+    layer(x).pow(2).sum().backward()
+    with torch.inference_mode():
+        assert not layer(x).requires_grad
+
+
 def test_eval_binary_weight_is_fresh_after_a_fused_optimizer_step():
     """Fused optimizers change parameters without bumping their version counters."""
     layer = irnet_layer()

@@ -17,6 +17,17 @@ def held_only_here(t: torch.Tensor) -> bool:
     return t._use_count() == 1 and torch._C._storage_Use_Count(t.untyped_storage()._cdata) == 2
 
 
+def fits(t: torch.Tensor, like: torch.Tensor, dtype: torch.dtype) -> bool:
+    """``t`` has ``like``'s shape and device, ``dtype``, and is an inference tensor exactly when inference mode is on
+    (one made under ``torch.inference_mode`` cannot be written outside it)."""
+    return (
+        t.shape == like.shape
+        and t.dtype == dtype
+        and t.device == like.device
+        and t.is_inference() == torch.is_inference_mode_enabled()
+    )
+
+
 class Workspace:
     """Reusable tensors by role."""
 
@@ -27,7 +38,7 @@ class Workspace:
         """A tensor of ``like``'s shape and device and ``dtype`` (default like's), contents undefined."""
         dtype = dtype or like.dtype
         t = self._tensors.pop(role, None)
-        if t is None or t.shape != like.shape or t.dtype != dtype or t.device != like.device or not held_only_here(t):
+        if t is None or not fits(t, like, dtype) or not held_only_here(t):
             t = torch.empty(like.shape, dtype=dtype, device=like.device)
         self._tensors[role] = t
         return t
