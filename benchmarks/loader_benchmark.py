@@ -53,13 +53,22 @@ class PILDataset(Dataset):
 
 
 def classic_loader(data_dir: Path, meta: dict, augment: Augment | None, batch: int, workers: int, device):
-    steps = [transforms.RandomCrop(meta["shape"][1], padding=augment.crop), transforms.RandomHorizontalFlip()] \
-        if augment else []
+    steps = (
+        [transforms.RandomCrop(meta["shape"][1], padding=augment.crop), transforms.RandomHorizontalFlip()]
+        if augment
+        else []
+    )
     transform = transforms.Compose(steps + [transforms.ToTensor(), transforms.Normalize(meta["mean"], meta["std"])])
     split = load_split(data_dir, "train")
-    return DataLoader(PILDataset(split.images, split.labels, transform), batch_size=batch, shuffle=True,
-                      drop_last=True, num_workers=workers, pin_memory=device.type == "cuda",
-                      persistent_workers=workers > 0)
+    return DataLoader(
+        PILDataset(split.images, split.labels, transform),
+        batch_size=batch,
+        shuffle=True,
+        drop_last=True,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=workers > 0,
+    )
 
 
 def train_steps(model: nn.Module, batches, steps: int, warmup: int, device: torch.device) -> float:
@@ -104,13 +113,28 @@ def run_case(name: str, args, device: torch.device) -> dict:
         torch.manual_seed(0)
         return build(model_spec["arch"], meta["num_classes"], meta["shape"], **options).to(device)
 
-    ours = TensorLoader(load_split(data_dir, "train"), args.batch, meta["mean"], meta["std"], device,
-                        shuffle=True, drop_last=True, augment=augment)
+    ours = TensorLoader(
+        load_split(data_dir, "train"),
+        args.batch,
+        meta["mean"],
+        meta["std"],
+        device,
+        shuffle=True,
+        drop_last=True,
+        augment=augment,
+    )
     ours_rate = train_steps(model(), forever(ours), steps, args.warmup, device)
     classic = classic_loader(data_dir, meta, augment, args.batch, args.workers, device)
     classic_rate = train_steps(model(), forever(classic), steps, args.warmup, device)
-    return {"case": name, "device": device.type, "steps": steps, "batch": args.batch, "ours": ours_rate,
-            "classic": classic_rate, "ratio": ours_rate / classic_rate}
+    return {
+        "case": name,
+        "device": device.type,
+        "steps": steps,
+        "batch": args.batch,
+        "ours": ours_rate,
+        "classic": classic_rate,
+        "ratio": ours_rate / classic_rate,
+    }
 
 
 def main() -> None:
@@ -131,8 +155,11 @@ def main() -> None:
     for device in devices:
         for name in args.cases.split(","):
             r = run_case(name, args, device)
-            print(f"{r['case']:20} {r['device']:6} {r['steps']:5d} {r['ours']:11.0f} {r['classic']:14.0f} "
-                  f"{r['ratio']:6.2f}x", flush=True)
+            print(
+                f"{r['case']:20} {r['device']:6} {r['steps']:5d} {r['ours']:11.0f} {r['classic']:14.0f} "
+                f"{r['ratio']:6.2f}x",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -21,8 +21,14 @@ BINARY_PRODUCTS = {"binary_bf16": torch.bfloat16}  # product dtype of the binary
 class Accelerated(nn.Module):
     """Runs ``model``'s forward with the stage's speed options; logits come back as float32."""
 
-    def __init__(self, model: nn.Module, device: torch.device, amp: str = "none", channels_last: bool = False,
-                 compile: bool = False):
+    def __init__(
+        self,
+        model: nn.Module,
+        device: torch.device,
+        amp: str = "none",
+        channels_last: bool = False,
+        compile: bool = False,
+    ):
         super().__init__()
         model = model.to(memory_format=torch.channels_last) if channels_last else model
         self.model = torch.compile(model) if compile else model

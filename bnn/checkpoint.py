@@ -28,26 +28,36 @@ ESTIMATOR_MODULES = ("weight_estimator", "act_estimator", "estimator")  # module
 def read(path: str | Path, what: str = "checkpoint") -> dict:
     ckpt = load_torch(path, what)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise BnnError(f"{what} {path} is not a bnn checkpoint (format {FORMAT}); give a checkpoint.pt "
-                       "written by bnn train")
+        raise BnnError(
+            f"{what} {path} is not a bnn checkpoint (format {FORMAT}); give a checkpoint.pt written by bnn train"
+        )
     return ckpt
 
 
-def write(path: str | Path, spec: StageSpec, meta: dict, model: nn.Module, loss: nn.Module,
-          lineage: list[dict]) -> None:
-    save_torch(path, {
-        "format": FORMAT,
-        "run": {"dataset": spec.run.dataset, "model": spec.run.model, "method": spec.run.method,
-                "seed": spec.run.seed, "stage": spec.run.stage},
-        "model": spec.model.to_dict(),
-        "num_classes": meta["num_classes"],
-        "in_shape": list(meta["shape"]),
-        "binary": spec.binary.to_dict(),
-        "layer_states": layer_states(model),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "loss_state": {k: v.detach().cpu() for k, v in loss.state_dict().items()},
-        "lineage": lineage,
-    })
+def write(
+    path: str | Path, spec: StageSpec, meta: dict, model: nn.Module, loss: nn.Module, lineage: list[dict]
+) -> None:
+    save_torch(
+        path,
+        {
+            "format": FORMAT,
+            "run": {
+                "dataset": spec.run.dataset,
+                "model": spec.run.model,
+                "method": spec.run.method,
+                "seed": spec.run.seed,
+                "stage": spec.run.stage,
+            },
+            "model": spec.model.to_dict(),
+            "num_classes": meta["num_classes"],
+            "in_shape": list(meta["shape"]),
+            "binary": spec.binary.to_dict(),
+            "layer_states": layer_states(model),
+            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "loss_state": {k: v.detach().cpu() for k, v in loss.state_dict().items()},
+            "lineage": lineage,
+        },
+    )
 
 
 def model_signature(ckpt: dict) -> dict:
@@ -57,8 +67,10 @@ def model_signature(ckpt: dict) -> dict:
 def check_data(ckpt: dict, meta: dict, path: str | Path, what: str) -> None:
     """The one check that a checkpoint was trained on data of this shape and class count."""
     if [ckpt["num_classes"], list(ckpt["in_shape"])] != [meta["num_classes"], list(meta["shape"])]:
-        raise BnnError(f"{what}: {path} was trained for {ckpt['num_classes']} classes of shape {ckpt['in_shape']}, "
-                       f"the data has {meta['num_classes']} of {meta['shape']}; use a checkpoint of the same dataset")
+        raise BnnError(
+            f"{what}: {path} was trained for {ckpt['num_classes']} classes of shape {ckpt['in_shape']}, "
+            f"the data has {meta['num_classes']} of {meta['shape']}; use a checkpoint of the same dataset"
+        )
 
 
 def is_estimator_state(key: str) -> bool:
@@ -67,8 +79,9 @@ def is_estimator_state(key: str) -> bool:
     return len(parts) >= 2 and parts[-2] in ESTIMATOR_MODULES
 
 
-def load_weights(model: nn.Module, state_dict: dict, path: str | Path, what: str,
-                 inherit_estimators: bool = True) -> None:
+def load_weights(
+    model: nn.Module, state_dict: dict, path: str | Path, what: str, inherit_estimators: bool = True
+) -> None:
     """Strict load with a one-line error when the checkpoint was made for another model. With
     ``inherit_estimators=False`` (a stage's ``init``) the estimators keep their own state: it belongs to the
     stage that trained with them (its schedule, its band), and the two stages may use different estimators."""
@@ -77,18 +90,26 @@ def load_weights(model: nn.Module, state_dict: dict, path: str | Path, what: str
     try:
         result = model.load_state_dict(state_dict, strict=False)
     except RuntimeError as exc:
-        raise BnnError(f"{what} {path}: tensor shapes do not fit the model ({str(exc).splitlines()[-1].strip()})") from None
+        raise BnnError(
+            f"{what} {path}: tensor shapes do not fit the model ({str(exc).splitlines()[-1].strip()})"
+        ) from None
     missing = [k for k in result.missing_keys if inherit_estimators or not is_estimator_state(k)]
     problems = [f"missing {k}" for k in missing] + [f"unexpected {k}" for k in result.unexpected_keys]
     if problems:
-        raise BnnError(f"{what} {path} does not fit this model ({problems[0]}, {len(problems)} problems); "
-                       "point it at a checkpoint of the same model")
+        raise BnnError(
+            f"{what} {path} does not fit this model ({problems[0]}, {len(problems)} problems); "
+            "point it at a checkpoint of the same model"
+        )
 
 
 def rebuild(ckpt: dict, path: str | Path, what: str = "checkpoint") -> nn.Module:
     """The model of a checkpoint, with its binarization state and weights."""
-    model = build_model(ModelSpec.parse(ckpt["model"], f"{what} model"), ckpt["num_classes"], ckpt["in_shape"],
-                        BinarySpec.parse(ckpt["binary"], f"{what} binary"))
+    model = build_model(
+        ModelSpec.parse(ckpt["model"], f"{what} model"),
+        ckpt["num_classes"],
+        ckpt["in_shape"],
+        BinarySpec.parse(ckpt["binary"], f"{what} binary"),
+    )
     set_layer_states(model, ckpt["layer_states"])
     load_weights(model, ckpt["state_dict"], path, what)
     return model

@@ -14,8 +14,21 @@ import yaml
 
 from bnn.errors import BnnError
 
-TOP_LEVEL_KEYS = ("datasets", "models", "methods", "seeds", "scale", "scales", "data_root", "split",
-                  "dataset_options", "model_specs", "train", "recipes", "deploy")
+TOP_LEVEL_KEYS = (
+    "datasets",
+    "models",
+    "methods",
+    "seeds",
+    "scale",
+    "scales",
+    "data_root",
+    "split",
+    "dataset_options",
+    "model_specs",
+    "train",
+    "recipes",
+    "deploy",
+)
 REPLACED_WHOLE = ("loss",)  # a loss is a sum of terms: an override states the whole sum
 
 
@@ -66,8 +79,10 @@ def apply_scale(config: dict) -> dict:
         return config
     scales = config.get("scales") or {}
     if name not in scales:
-        raise BnnError(f"scale: {name!r} is not defined in scales{did_you_mean(name, list(scales))}; known: "
-                       f"{', '.join(sorted(scales)) or 'none'}; drop --config scale=... or add it to scales")
+        raise BnnError(
+            f"scale: {name!r} is not defined in scales{did_you_mean(name, list(scales))}; known: "
+            f"{', '.join(sorted(scales)) or 'none'}; drop --config scale=... or add it to scales"
+        )
     return merge(config, scales[name])
 
 

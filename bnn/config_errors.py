@@ -24,7 +24,7 @@ def _looks_numeric(value: object) -> bool:
     return True
 
 
-def schema_error_line(error: "ValidationError") -> str:
+def schema_error_line(error: ValidationError) -> str:
     """Describe a jsonschema error in one line that names the key path and the fix."""
     where = key_path(error.absolute_path)
     message = error.message
@@ -34,8 +34,12 @@ def schema_error_line(error: "ValidationError") -> str:
     elif error.validator == "additionalProperties":
         known = sorted(error.schema.get("properties", {}))
         unexpected = sorted(set(error.instance) - set(known))
-        hints = [f"{k!r} (did you mean {difflib.get_close_matches(k, known, n=1)[0]!r}?)"
-                 if difflib.get_close_matches(k, known, n=1) else repr(k) for k in unexpected]
+        hints = [
+            f"{k!r} (did you mean {difflib.get_close_matches(k, known, n=1)[0]!r}?)"
+            if difflib.get_close_matches(k, known, n=1)
+            else repr(k)
+            for k in unexpected
+        ]
         message = f"unknown key {', '.join(hints)}; known keys: {', '.join(known)}"
     elif error.validator == "type" and isinstance(error.instance, str) and _looks_numeric(error.instance):
         message += f" (YAML reads {error.instance} as text: write it with a dot, e.g. {float(error.instance)!r})"

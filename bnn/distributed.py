@@ -18,9 +18,10 @@ launcher; each joins the process group (``process_group``) and runs the same ``r
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import torch
 import torch.distributed as dist
@@ -94,8 +95,10 @@ class Ranks:
         """This process's ranks, which must be the ``distributed.nproc`` the spec asks for."""
         nproc, ranks = spec.distributed.nproc, cls.current()
         if ranks.world != nproc:
-            raise BnnError(f"spec.distributed.nproc: {nproc}, but this process is one of {ranks.world}; run the stage "
-                           "with bnn train, which launches nproc processes itself")
+            raise BnnError(
+                f"spec.distributed.nproc: {nproc}, but this process is one of {ranks.world}; run the stage "
+                "with bnn train, which launches nproc processes itself"
+            )
         return ranks
 
     @property
@@ -119,8 +122,11 @@ class Ranks:
         if device.type == "cuda":
             return nn.SyncBatchNorm.convert_sync_batchnorm(model)
         if self.is_main:
-            print("note: BatchNorm statistics are per process on CPU (SyncBatchNorm needs CUDA); this stage is not "
-                  "equal to a one-process run", flush=True)
+            print(
+                "note: BatchNorm statistics are per process on CPU (SyncBatchNorm needs CUDA); this stage is not "
+                "equal to a one-process run",
+                flush=True,
+            )
         return model
 
     def wrap(self, model: nn.Module, spec: StageSpec, device: torch.device) -> nn.Module:
@@ -129,7 +135,9 @@ class Ranks:
             return model
         if spec.channels_last:
             model = model.to(memory_format=torch.channels_last)
-        return nn.parallel.DistributedDataParallel(model, device_ids=[self.local_rank] if device.type == "cuda" else None)
+        return nn.parallel.DistributedDataParallel(
+            model, device_ids=[self.local_rank] if device.type == "cuda" else None
+        )
 
     def mean(self, *values: float) -> tuple[float, ...]:
         """The mean over ranks of each value (per-rank means over equal-sized slices give the global mean)."""

@@ -54,20 +54,27 @@ def export(checkpoint_path: str | Path, out: str | Path) -> dict:
             continue
         split = split_weight(layer)
         if split is None:
-            raise BnnError(f"{checkpoint_path}: layer {names[layer]} has binary weights that are not ±scale per "
-                           "output channel; export a checkpoint that passes bnn evaluate's binary check")
+            raise BnnError(
+                f"{checkpoint_path}: layer {names[layer]} has binary weights that are not ±scale per "
+                "output channel; export a checkpoint that passes bnn evaluate's binary check"
+            )
         positive, scale = split
-        packed[names[layer]] = {"bits": pack(positive), "scale": scale.to(torch.float32),
-                                "shape": list(positive.shape)}
+        packed[names[layer]] = {"bits": pack(positive), "scale": scale.to(torch.float32), "shape": list(positive.shape)}
     weights = {f"{name}.weight" for name in packed}
-    payload = {"format": FORMAT, **{key: ckpt[key] for key in META}, "packed": packed,
-               "tensors": {k: v for k, v in ckpt["state_dict"].items() if k not in weights}}
+    payload = {
+        "format": FORMAT,
+        **{key: ckpt[key] for key in META},
+        "packed": packed,
+        "tensors": {k: v for k, v in ckpt["state_dict"].items() if k not in weights},
+    }
     rebuild(payload, checkpoint_path, "this layer type cannot be exported")  # write only what loads back exactly
     save_torch(out, payload)
-    return {"layers": len(packed),
-            "packed_bytes": sum(p["bits"].numel() + 4 * p["scale"].numel() for p in packed.values()),
-            "float_bytes": sum(4 * int(np.prod(p["shape"])) for p in packed.values()),
-            "file_bytes": Path(out).stat().st_size}
+    return {
+        "layers": len(packed),
+        "packed_bytes": sum(p["bits"].numel() + 4 * p["scale"].numel() for p in packed.values()),
+        "float_bytes": sum(4 * int(np.prod(p["shape"])) for p in packed.values()),
+        "file_bytes": Path(out).stat().st_size,
+    }
 
 
 def load_exported(path: str | Path) -> nn.Module:
@@ -93,8 +100,10 @@ def rebuild(payload: dict, path: str | Path, fix: str) -> nn.Module:
     modules = dict(model.named_modules())
     for name, (positive, scale) in unpacked.items():
         if not fit_latent_weight(modules[name], positive, scale, payload["binary"]):
-            raise BnnError(f"{path}: layer {name} does not come back as exactly ±scale per output channel "
-                           f"with channel_mean scaling; {fix}")
+            raise BnnError(
+                f"{path}: layer {name} does not come back as exactly ±scale per output channel "
+                f"with channel_mean scaling; {fix}"
+            )
     return model
 
 

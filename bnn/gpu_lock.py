@@ -13,10 +13,10 @@ import fcntl
 import os
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import torch
 
@@ -71,12 +71,19 @@ def _log(line: str) -> None:
 
 
 @contextmanager
-def hold(count: int, devices: list[str], directory: str | Path | None = None, poll: float = 1.0,
-         log: Callable[[str], None] = _log) -> Iterator[Lease]:
+def hold(
+    count: int,
+    devices: list[str],
+    directory: str | Path | None = None,
+    poll: float = 1.0,
+    log: Callable[[str], None] = _log,
+) -> Iterator[Lease]:
     """Lock ``count`` of ``devices`` for the block, waiting while fewer are free; closing releases them."""
     if count > len(devices):
-        raise BnnError(f"device: the stage needs {count} GPU(s) (one per distributed.nproc), {len(devices)} visible "
-                       f"({', '.join(devices) or 'none'}); use device: cpu, lower distributed.nproc or set CUDA_VISIBLE_DEVICES")
+        raise BnnError(
+            f"device: the stage needs {count} GPU(s) (one per distributed.nproc), {len(devices)} visible "
+            f"({', '.join(devices) or 'none'}); use device: cpu, lower distributed.nproc or set CUDA_VISIBLE_DEVICES"
+        )
     directory = Path(directory) if directory else lock_dir()
     directory.mkdir(parents=True, exist_ok=True)
     lease = _try_lock(count, devices, directory)

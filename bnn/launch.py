@@ -50,14 +50,27 @@ def run_ranks(nproc: int, argv: list[str], threads: int, lease: Lease | None) ->
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     if lease:
         env["CUDA_VISIBLE_DEVICES"] = ",".join(lease.names)
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-               "-m", "bnn", *argv]
-    print(f"launching {nproc} processes: python -m torch.distributed.run --standalone --nproc-per-node={nproc} "
-          f"-m bnn {argv[0]} ...", flush=True)
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={nproc}",
+        "-m",
+        "bnn",
+        *argv,
+    ]
+    print(
+        f"launching {nproc} processes: python -m torch.distributed.run --standalone --nproc-per-node={nproc} "
+        f"-m bnn {argv[0]} ...",
+        flush=True,
+    )
     code = subprocess.run(command, env=env, pass_fds=lease.fds if lease else (), preexec_fn=die_with_parent).returncode
     if code:
-        raise BnnError(f"the stage failed in one of its {nproc} processes (torchrun exit status {code}); "
-                       "that rank's error is above")
+        raise BnnError(
+            f"the stage failed in one of its {nproc} processes (torchrun exit status {code}); "
+            "that rank's error is above"
+        )
 
 
 def die_with_parent() -> None:

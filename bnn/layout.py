@@ -21,7 +21,13 @@ BENCHMARKS = f"{RESULTS}/benchmarks"
 README = f"{RESULTS}/README.md"
 
 # files of a stage's run folder (RUN)
-CHECKPOINT, METRICS, SPEC, TRAIN_LOG, BENCHMARK = "checkpoint.pt", "metrics.csv", "spec.yaml", "train.log", "benchmark.tsv"
+CHECKPOINT, METRICS, SPEC, TRAIN_LOG, BENCHMARK = (
+    "checkpoint.pt",
+    "metrics.csv",
+    "spec.yaml",
+    "train.log",
+    "benchmark.tsv",
+)
 EVAL, EVAL_LOG = "eval.json", "evaluate.log"
 DEPLOY, DEPLOY_LOG = "deploy", "deploy.log"  # bnn deploy's folder in a final stage's run folder, and its log
 DEPLOY_ROWS, DEPLOY_RECORD = f"{DEPLOY}/inference.csv", f"{DEPLOY}/deploy.json"

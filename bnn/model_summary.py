@@ -84,12 +84,20 @@ class Summary:
 
     def record(self) -> dict:
         """The size fields of eval.json (``model_kib`` is the packed size)."""
-        return {"params": self.params, "binary_params": self.total("binary_params"),
-                "model_kib": round(self.packed_kib, 3), "float_kib": round(self.float_kib, 3),
-                "compression": round(self.compression, 3), "macs": self.total("macs"), "bops": self.total("bops"),
-                "layers": self.layers, "binary_weight_layers": self.binary_weight_layers,
-                "binary_act_layers": self.binary_act_layers,
-                "weight_bits": 1 if self.binary_weight_layers else 32, "act_bits": 1 if self.binary_act_layers else 32}
+        return {
+            "params": self.params,
+            "binary_params": self.total("binary_params"),
+            "model_kib": round(self.packed_kib, 3),
+            "float_kib": round(self.float_kib, 3),
+            "compression": round(self.compression, 3),
+            "macs": self.total("macs"),
+            "bops": self.total("bops"),
+            "layers": self.layers,
+            "binary_weight_layers": self.binary_weight_layers,
+            "binary_act_layers": self.binary_act_layers,
+            "weight_bits": 1 if self.binary_weight_layers else 32,
+            "act_bits": 1 if self.binary_act_layers else 32,
+        }
 
 
 def precision(module: nn.Module) -> str:
@@ -131,8 +139,14 @@ def model_summary(model: nn.Module, in_shape: tuple[int, ...] | list[int]) -> Su
     handles = [h for _, m in owners for h in (m.register_forward_pre_hook(before), m.register_forward_hook(after))]
     first = next(model.parameters(), None)
     try:
-        model.eval()(torch.zeros(1, *in_shape, device=first.device if first is not None else "cpu",
-                                 dtype=first.dtype if first is not None else torch.float32))
+        model.eval()(
+            torch.zeros(
+                1,
+                *in_shape,
+                device=first.device if first is not None else "cpu",
+                dtype=first.dtype if first is not None else torch.float32,
+            )
+        )
     finally:
         for handle in handles:
             handle.remove()
@@ -146,23 +160,68 @@ def model_summary(model: nn.Module, in_shape: tuple[int, ...] | list[int]) -> Su
         seen.update(id(p) for p in own)
         binary_weight = module.weight if isinstance(module, BinaryLayer) and module.binary_weights else None
         n_binary = sum(p.numel() for p in own if p is binary_weight)
-        rows.append(LayerRow(names[module], type(module).__name__, called.get(module), precision(module), n_binary,
-                             sum(p.numel() for p in own) - n_binary, macs[module], bops[module]))
+        rows.append(
+            LayerRow(
+                names[module],
+                type(module).__name__,
+                called.get(module),
+                precision(module),
+                n_binary,
+                sum(p.numel() for p in own) - n_binary,
+                macs[module],
+                bops[module],
+            )
+        )
     layers = binary_layers(model)
-    return Summary(tuple(rows), len(layers), sum(layer.binary_weights for layer in layers),
-                   sum(layer.binary_acts for layer in layers))
+    return Summary(
+        tuple(rows),
+        len(layers),
+        sum(layer.binary_weights for layer in layers),
+        sum(layer.binary_acts for layer in layers),
+    )
 
 
 def render(summary: Summary, title: str = "") -> str:
     """The summary as a text table (one row per layer and a total) followed by the model totals."""
-    header = ["Layer", "Type", "Output", "W/A", "# 1-bit", "# 32-bit", "Packed KiB", "Float KiB",
-              "32-bit MACs", "1-bit MACs"]
-    rows = [[r.name, r.kind, "x".join(map(str, r.output_shape)) if r.output_shape else "-", r.precision,
-             f"{r.binary_params:,}", f"{r.real_params:,}", f"{r.packed_kib:,.2f}", f"{r.float_kib:,.2f}",
-             f"{r.macs:,}", f"{r.bops:,}"] for r in summary.rows]
-    total = ["Total", "", "", "", f"{summary.total('binary_params'):,}", f"{summary.total('real_params'):,}",
-             f"{summary.packed_kib:,.2f}", f"{summary.float_kib:,.2f}", f"{summary.total('macs'):,}",
-             f"{summary.total('bops'):,}"]
+    header = [
+        "Layer",
+        "Type",
+        "Output",
+        "W/A",
+        "# 1-bit",
+        "# 32-bit",
+        "Packed KiB",
+        "Float KiB",
+        "32-bit MACs",
+        "1-bit MACs",
+    ]
+    rows = [
+        [
+            r.name,
+            r.kind,
+            "x".join(map(str, r.output_shape)) if r.output_shape else "-",
+            r.precision,
+            f"{r.binary_params:,}",
+            f"{r.real_params:,}",
+            f"{r.packed_kib:,.2f}",
+            f"{r.float_kib:,.2f}",
+            f"{r.macs:,}",
+            f"{r.bops:,}",
+        ]
+        for r in summary.rows
+    ]
+    total = [
+        "Total",
+        "",
+        "",
+        "",
+        f"{summary.total('binary_params'):,}",
+        f"{summary.total('real_params'):,}",
+        f"{summary.packed_kib:,.2f}",
+        f"{summary.float_kib:,.2f}",
+        f"{summary.total('macs'):,}",
+        f"{summary.total('bops'):,}",
+    ]
     widths = [max(len(row[i]) for row in [header, *rows, total]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
@@ -171,15 +230,33 @@ def render(summary: Summary, title: str = "") -> str:
     rule = "-" * len(line(header))
     all_macs = summary.total("macs") + summary.total("bops")
     share = summary.total("bops") / all_macs if all_macs else 0.0
-    facts = [("Total params", f"{summary.params:,} ({summary.total('binary_params'):,} 1-bit, "
-                              f"{summary.total('real_params'):,} 32-bit)"),
-             ("Binarizable layers", f"{summary.layers} ({summary.binary_weight_layers} with binary weights, "
-                                    f"{summary.binary_act_layers} with binary activations)"),
-             ("Model size (packed)", f"{summary.packed_kib:,.2f} KiB"),
-             ("Float-32 equivalent", f"{summary.float_kib:,.2f} KiB"),
-             ("Compression ratio", f"{summary.compression:.2f}x (float / packed)"),
-             ("32-bit MACs", f"{summary.total('macs'):,}"),
-             ("Binary MACs (BOPs)", f"{summary.total('bops'):,} ({share:.1%} of all MACs)")]
+    facts = [
+        (
+            "Total params",
+            f"{summary.params:,} ({summary.total('binary_params'):,} 1-bit, {summary.total('real_params'):,} 32-bit)",
+        ),
+        (
+            "Binarizable layers",
+            f"{summary.layers} ({summary.binary_weight_layers} with binary weights, "
+            f"{summary.binary_act_layers} with binary activations)",
+        ),
+        ("Model size (packed)", f"{summary.packed_kib:,.2f} KiB"),
+        ("Float-32 equivalent", f"{summary.float_kib:,.2f} KiB"),
+        ("Compression ratio", f"{summary.compression:.2f}x (float / packed)"),
+        ("32-bit MACs", f"{summary.total('macs'):,}"),
+        ("Binary MACs (BOPs)", f"{summary.total('bops'):,} ({share:.1%} of all MACs)"),
+    ]
     key_width = max(len(k) for k, _ in facts)
-    return "\n".join([*([title] if title else []), rule, line(header), rule, *map(line, rows), rule, line(total), rule,
-                      *(f"{k.ljust(key_width)}  {v}" for k, v in facts)])
+    return "\n".join(
+        [
+            *([title] if title else []),
+            rule,
+            line(header),
+            rule,
+            *map(line, rows),
+            rule,
+            line(total),
+            rule,
+            *(f"{k.ljust(key_width)}  {v}" for k, v in facts),
+        ]
+    )

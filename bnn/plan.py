@@ -39,8 +39,9 @@ class Stage:
 
     def inputs(self) -> dict[str, str]:
         """Files this stage reads: prepared data, and the init/teacher checkpoints and sensitivity table it uses."""
-        files = {name.split(".")[0]: layout.data_file(self.run.dataset, name) for name in ("meta.json", "train.pt",
-                                                                                          "val.pt")}
+        files = {
+            name.split(".")[0]: layout.data_file(self.run.dataset, name) for name in ("meta.json", "train.pt", "val.pt")
+        }
         files.update({key: path for key, path in (("init", self.spec.init), ("teacher", self.spec.teacher)) if path})
         if self.spec.schedule.weights.sensitivity:
             files["sensitivity"] = self.spec.schedule.weights.sensitivity
@@ -61,11 +62,14 @@ class Plan:
             for model in selected(self.config, "models"):
                 self.recipes.model_spec(model)
                 methods = [m for m in selected(self.config, "methods") if self.recipes.applies(m, dataset, model)]
-                self.experiments += [(dataset, model, m, int(seed)) for m in methods
-                                     for seed in selected(self.config, "seeds")]
+                self.experiments += [
+                    (dataset, model, m, int(seed)) for m in methods for seed in selected(self.config, "seeds")
+                ]
         if not self.experiments:
-            raise BnnError("methods: no selected recipe applies to the selected datasets and models; check the "
-                           "recipes' datasets: and models: lists")
+            raise BnnError(
+                "methods: no selected recipe applies to the selected datasets and models; check the "
+                "recipes' datasets: and models: lists"
+            )
         for experiment in self.experiments:
             self._add(*experiment)
 
@@ -84,8 +88,9 @@ class Plan:
         recipe = self._resolved[experiment] = self.recipes.resolve(method, dataset, model)
         info, model_spec = self._dataset(dataset), self._model(model)
         for key, setting in (("train", self.recipes.train), (f"recipes.{method}", recipe.settings)):
-            check_settings(Settings.parse(setting, key), model_spec, f"model_specs.{model}", dataset, info, key,
-                           stage=False)
+            check_settings(
+                Settings.parse(setting, key), model_spec, f"model_specs.{model}", dataset, info, key, stage=False
+            )
         teacher = None
         if recipe.teacher:
             teacher = self._add(dataset, recipe.teacher[1], recipe.teacher[0], seed)[-1].file(layout.CHECKPOINT)
@@ -102,8 +107,9 @@ class Plan:
         self._stages.update({(*experiment, stage.run.stage): stage for stage in stages})
         return stages
 
-    def _stage(self, experiment: Experiment, recipe: Recipe, raw: dict, earlier: list[Stage], teacher: str | None,
-               key: str) -> Stage:
+    def _stage(
+        self, experiment: Experiment, recipe: Recipe, raw: dict, earlier: list[Stage], teacher: str | None, key: str
+    ) -> Stage:
         dataset, model, method, seed = experiment
         settings = stage_settings(recipe, raw, key)
         name = str(raw["name"])
@@ -113,20 +119,29 @@ class Plan:
         if raw.get("init"):
             parents = [s for s in earlier if s.run.stage == raw["init"]]
             if not parents:
-                raise BnnError(f"{key}.init: {raw['init']!r} is not an earlier stage of recipe {method!r}; earlier "
-                               f"stages: {', '.join(s.run.stage for s in earlier) or 'none'}")
+                raise BnnError(
+                    f"{key}.init: {raw['init']!r} is not an earlier stage of recipe {method!r}; earlier "
+                    f"stages: {', '.join(s.run.stage for s in earlier) or 'none'}"
+                )
             init = parents[0].file(layout.CHECKPOINT)
         self._resolve_sensitivity(experiment, settings, key)
-        mapping = {**settings, "run": {"dataset": dataset, "model": model, "method": method, "seed": seed,
-                                       "stage": name},
-                   "seed": seed, "data": layout.path(layout.DATA, dataset=dataset),
-                   "model": self.recipes.model_spec(model), "init": init, "teacher": teacher}
+        mapping = {
+            **settings,
+            "run": {"dataset": dataset, "model": model, "method": method, "seed": seed, "stage": name},
+            "seed": seed,
+            "data": layout.path(layout.DATA, dataset=dataset),
+            "model": self.recipes.model_spec(model),
+            "init": init,
+            "teacher": teacher,
+        }
         spec = StageSpec.parse(mapping, key)
         info = self._dataset(dataset)
         needs_teacher = build_loss(spec.loss, info.num_classes, f"{key}.loss").needs_teacher
         if needs_teacher and not teacher:
-            raise BnnError(f"recipes.{method}.teacher: loss {list(spec.loss.to_dict())} of stage {name!r} needs a "
-                           "teacher; set teacher: to a recipe name such as float")
+            raise BnnError(
+                f"recipes.{method}.teacher: loss {list(spec.loss.to_dict())} of stage {name!r} needs a "
+                "teacher; set teacher: to a recipe name such as float"
+            )
         spec = spec if needs_teacher else replace(spec, teacher=None)
         check_stage(spec, info, key, f"model_specs.{model}")
         return Stage(spec)
@@ -137,8 +152,10 @@ class Plan:
         schedule = settings.get("schedule") or {}
         acts = schedule.get("acts")
         if isinstance(acts, dict) and acts.get("order") in SENSITIVITY_ORDERS:
-            raise BnnError(f"{key}.schedule.acts.order: {acts['order']!r} is for weights only; use forward, reverse, "
-                           "random or a permutation")
+            raise BnnError(
+                f"{key}.schedule.acts.order: {acts['order']!r} is for weights only; use forward, reverse, "
+                "random or a permutation"
+            )
         weights = schedule.get("weights")
         if not (isinstance(weights, dict) and weights.get("order") in SENSITIVITY_ORDERS):
             return
@@ -149,8 +166,10 @@ class Plan:
         layer_stage = self._add(dataset, model, source, seed)[0]
         theirs, ours = layer_stage.spec.schedule.layers, schedule.get("layers", "inner")
         if theirs != ours:
-            raise BnnError(f"{key}.schedule.layers: {ours!r}, but sensitivity recipe {source!r} ranks layers: "
-                           f"{theirs!r}; use the same layers setting in both")
+            raise BnnError(
+                f"{key}.schedule.layers: {ours!r}, but sensitivity recipe {source!r} ranks layers: "
+                f"{theirs!r}; use the same layers setting in both"
+            )
         weights["sensitivity"] = layout.path(layout.SENSITIVITY, dataset=dataset, model=model, method=source, seed=seed)
 
     # ---- queries used by the workflow and the report -----------------------------------------
@@ -193,8 +212,11 @@ class Plan:
 
     def sensitivity_files(self) -> list[str]:
         """The sensitivity.csv of every selected experiment whose recipe is per_layer."""
-        return [layout.path(layout.SENSITIVITY, dataset=d, model=m, method=r, seed=s)
-                for d, m, r, s in self.experiments if self._resolved[(d, m, r, s)].per_layer]
+        return [
+            layout.path(layout.SENSITIVITY, dataset=d, model=m, method=r, seed=s)
+            for d, m, r, s in self.experiments
+            if self._resolved[(d, m, r, s)].per_layer
+        ]
 
     def datasets(self) -> list[str]:
         return list(dict.fromkeys(e[0] for e in self.experiments))
@@ -204,6 +226,8 @@ def describe(plan: Plan) -> str:
     """Human-readable stage chain (``bnn plan``)."""
     lines = []
     for stage in plan.stages():
-        links = [f"{key} <- {path.rsplit('/', 1)[0]}" for key, path in stage.inputs().items() if key in ("init", "teacher")]
+        links = [
+            f"{key} <- {path.rsplit('/', 1)[0]}" for key, path in stage.inputs().items() if key in ("init", "teacher")
+        ]
         lines.append(f"{stage.dir}  epochs={stage.spec.epochs}  " + "  ".join(links))
     return "\n".join(lines)

@@ -42,16 +42,20 @@ class Recipes:
 
     def raw(self, method: str, key: str) -> dict:
         if method not in self.recipes:
-            raise BnnError(f"{key}: unknown recipe {method!r}{did_you_mean(method, list(self.recipes))}; define "
-                           f"recipes.{method} or use one of: {', '.join(sorted(self.recipes))}")
+            raise BnnError(
+                f"{key}: unknown recipe {method!r}{did_you_mean(method, list(self.recipes))}; define "
+                f"recipes.{method} or use one of: {', '.join(sorted(self.recipes))}"
+            )
         recipe = self.recipes[method] or {}
         check_keys(recipe, RECIPE_KEYS, f"recipes.{method}", "recipe key")
         return recipe
 
     def model_spec(self, model: str, key: str = "models") -> dict:
         if model not in self.model_specs:
-            raise BnnError(f"{key}: {model!r} has no entry in model_specs{did_you_mean(model, list(self.model_specs))}"
-                           f"; define model_specs.{model}.arch")
+            raise BnnError(
+                f"{key}: {model!r} has no entry in model_specs{did_you_mean(model, list(self.model_specs))}"
+                f"; define model_specs.{model}.arch"
+            )
         return self.model_specs[model]
 
     def _restriction(self, recipe: dict, method: str, key: str) -> dict | None:
@@ -131,8 +135,10 @@ def per_layer_stages(recipe: Recipe, n_layers: int) -> list[dict]:
     template = recipe.stages[0]
     own = (template.get("schedule") or {}).get("weights", "binary")
     if own != "binary":
-        raise BnnError(f"{key}[0].schedule.weights: {own!r}; a per_layer recipe sets it per layer itself: "
-                       "leave it out or write binary")
+        raise BnnError(
+            f"{key}[0].schedule.weights: {own!r}; a per_layer recipe sets it per layer itself: "
+            "leave it out or write binary"
+        )
     schedule = stage_settings(recipe, template, f"{key}[0]").get("schedule") or {}
     stages = []
     for k in range(1, n_layers + 1):

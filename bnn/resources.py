@@ -16,8 +16,16 @@ from bnn.data.datasets import DATASETS
 from bnn.spec import SPEED_KEYS, StageSpec
 
 # nominal train-split sizes (before the validation hold-out); image_folder is unknown at plan time
-TRAIN_SAMPLES = {"digits": 1437, "mnist": 60000, "fashion_mnist": 60000, "cifar10": 50000, "cifar100": 50000,
-                 "svhn": 73257, "tiny_imagenet": 100000, "imagenet": 1281167}
+TRAIN_SAMPLES = {
+    "digits": 1437,
+    "mnist": 60000,
+    "fashion_mnist": 60000,
+    "cifar10": 50000,
+    "cifar100": 50000,
+    "svhn": 73257,
+    "tiny_imagenet": 100000,
+    "imagenet": 1281167,
+}
 DEFAULT_SAMPLES = 10000
 DEFAULT_SHAPE = (3, 224, 224)  # image_folder: its shape is in dataset_options, not in the stage spec
 SECONDS_PER_VALUE = {"cpu": 2e-6, "cuda": 1e-7}  # one input value (C*H*W) through a small CIFAR ResNet

@@ -17,7 +17,6 @@ from pathlib import Path
 import torch
 
 from bnn.io import load_torch, save_torch
-
 from bnn.layout import RESUME as FILENAME
 from bnn.spec import StageSpec
 
@@ -29,16 +28,19 @@ def spec_digest(spec: StageSpec) -> str:
 
 def save(run_dir: Path, spec: StageSpec, epoch: int, model, optimizers, loss, rows: list[dict]) -> None:
     """Record that ``epoch`` epochs are complete."""
-    save_torch(run_dir / FILENAME, {
-        "spec_digest": spec_digest(spec),
-        "epochs_done": epoch,
-        "model": model.state_dict(),
-        "optimizers": optimizers.state_dict(),
-        "loss": loss.state_dict(),
-        "rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "rows": rows,
-    })
+    save_torch(
+        run_dir / FILENAME,
+        {
+            "spec_digest": spec_digest(spec),
+            "epochs_done": epoch,
+            "model": model.state_dict(),
+            "optimizers": optimizers.state_dict(),
+            "loss": loss.state_dict(),
+            "rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "rows": rows,
+        },
+    )
 
 
 def restore(run_dir: Path, spec: StageSpec, model, optimizers, loss) -> tuple[int, list[dict], str]:

@@ -56,7 +56,7 @@ class Timing:
     only: int = 0
 
     @classmethod
-    def parse(cls, value: Any, key: str) -> "Timing":
+    def parse(cls, value: Any, key: str) -> Timing:
         if value in ("real", "binary"):
             return cls(kind=value)
         if isinstance(value, dict) and set(value) == {"only"}:
@@ -66,21 +66,29 @@ class Timing:
         if isinstance(value, dict) and "order" in value:
             extra = set(value) - {"order", "epochs_per_layer", "order_seed", "sensitivity"}
             if extra:
-                raise BnnError(f"{key}.{sorted(extra)[0]}: unknown key; use order, epochs_per_layer, order_seed, "
-                               "sensitivity")
+                raise BnnError(
+                    f"{key}.{sorted(extra)[0]}: unknown key; use order, epochs_per_layer, order_seed, sensitivity"
+                )
             every = value.get("epochs_per_layer")
             if not isinstance(every, int) or every < 1:
                 raise BnnError(f"{key}.epochs_per_layer: {every!r} must be an integer >= 1")
             order = value["order"]
             if isinstance(order, str) and order not in ORDERS:
                 if not order.isdigit():
-                    raise BnnError(f"{key}.order: {order!r} is not one of {', '.join(ORDERS)} "
-                                   "nor a permutation such as '132' or [1, 3, 2]")
+                    raise BnnError(
+                        f"{key}.order: {order!r} is not one of {', '.join(ORDERS)} "
+                        "nor a permutation such as '132' or [1, 3, 2]"
+                    )
                 order = tuple(int(c) for c in order)
             elif isinstance(order, list):
                 order = tuple(order)
-            return cls(kind="iterative", order=order, epochs_per_layer=every,
-                       order_seed=int(value.get("order_seed", 0)), sensitivity=str(value.get("sensitivity", "")))
+            return cls(
+                kind="iterative",
+                order=order,
+                epochs_per_layer=every,
+                order_seed=int(value.get("order_seed", 0)),
+                sensitivity=str(value.get("sensitivity", "")),
+            )
         raise BnnError(f"{key}: {value!r} is not 'real', 'binary', {{order: ..., epochs_per_layer: k}} or {{only: k}}")
 
     def permutation(self, n: int, key: str) -> list[int]:
@@ -96,14 +104,15 @@ class Timing:
         if self.order in SENSITIVITY_ORDERS:
             accuracy = read_sensitivity(self.sensitivity)
             if sorted(accuracy) != list(range(1, n + 1)):
-                raise BnnError(f"{key}.sensitivity: {self.sensitivity} has layers {sorted(accuracy)}, this schedule "
-                               f"controls layers 1..{n}; use a sensitivity recipe with the same model and layers")
+                raise BnnError(
+                    f"{key}.sensitivity: {self.sensitivity} has layers {sorted(accuracy)}, this schedule "
+                    f"controls layers 1..{n}; use a sensitivity recipe with the same model and layers"
+                )
             ascending = sorted(accuracy, key=lambda layer: (-accuracy[layer], layer))
             order = ascending if self.order == "ascend" else ascending[::-1]
             return [layer - 1 for layer in order]
         if sorted(self.order) != list(range(1, n + 1)):
-            raise BnnError(f"{key}.order: {list(self.order)} is not a permutation of the {n} controlled "
-                           f"layers 1..{n}")
+            raise BnnError(f"{key}.order: {list(self.order)} is not a permutation of the {n} controlled layers 1..{n}")
         return [i - 1 for i in self.order]
 
     def binary_at(self, epoch: int, n: int, key: str) -> list[bool]:
@@ -128,8 +137,11 @@ class Timing:
             return self.kind
         if self.kind == "only":
             return {"only": self.only}
-        value = {"order": self.order if isinstance(self.order, str) else list(self.order),
-                 "epochs_per_layer": self.epochs_per_layer, "order_seed": self.order_seed}
+        value = {
+            "order": self.order if isinstance(self.order, str) else list(self.order),
+            "epochs_per_layer": self.epochs_per_layer,
+            "order_seed": self.order_seed,
+        }
         return {**value, "sensitivity": self.sensitivity} if self.sensitivity else value
 
 
@@ -140,15 +152,18 @@ class Schedule:
     layers: str = "inner"
 
     @classmethod
-    def parse(cls, spec: dict, key: str = "schedule") -> "Schedule":
+    def parse(cls, spec: dict, key: str = "schedule") -> Schedule:
         unknown = sorted(set(spec) - {"weights", "acts", "layers"})
         if unknown:
             raise BnnError(f"{key}.{unknown[0]}: unknown key; use weights, acts, layers")
         layers = spec.get("layers", "inner")
         if layers not in ("inner", "all"):
             raise BnnError(f"{key}.layers: {layers!r} must be 'inner' (first and last stay real) or 'all'")
-        return cls(weights=Timing.parse(spec.get("weights", "real"), f"{key}.weights"),
-                   acts=Timing.parse(spec.get("acts", "real"), f"{key}.acts"), layers=layers)
+        return cls(
+            weights=Timing.parse(spec.get("weights", "real"), f"{key}.weights"),
+            acts=Timing.parse(spec.get("acts", "real"), f"{key}.acts"),
+            layers=layers,
+        )
 
     def controlled(self, n_layers: int) -> list[int]:
         """Indices of the layers this schedule switches."""
@@ -179,21 +194,27 @@ class Schedule:
         n = len(self.controlled(n_layers))
         if n_layers == 0:
             if self.weights.kind != "real" or self.acts.kind != "real":
-                raise BnnError(f"{key}: the model has no binarizable layers (a float-only teacher such as "
-                               "resnet34_tv); use weights: real and acts: real")
+                raise BnnError(
+                    f"{key}: the model has no binarizable layers (a float-only teacher such as "
+                    "resnet34_tv); use weights: real and acts: real"
+                )
             return
         if n == 0:
-            raise BnnError(f"{key}.layers: the model has {n_layers} binarizable layers, none of them inner; "
-                           "use layers: all")
+            raise BnnError(
+                f"{key}.layers: the model has {n_layers} binarizable layers, none of them inner; use layers: all"
+            )
         for name, rule in (("weights", self.weights), ("acts", self.acts)):
             if rule.kind == "only" and rule.only > n:
-                raise BnnError(f"{key}.{name}.only: layer {rule.only} does not exist; this schedule controls "
-                               f"layers 1..{n}")
+                raise BnnError(
+                    f"{key}.{name}.only: layer {rule.only} does not exist; this schedule controls layers 1..{n}"
+                )
             if rule.kind != "iterative":
                 continue
             if tables_ready or rule.order not in SENSITIVITY_ORDERS:
                 rule.permutation(n, f"{key}.{name}")
             last = (n - 1) * rule.epochs_per_layer
             if last >= epochs:
-                raise BnnError(f"{key}.{name}.epochs_per_layer: {rule.epochs_per_layer} x {n} layers needs more "
-                               f"than {last} epochs, the stage has {epochs}; raise epochs or lower epochs_per_layer")
+                raise BnnError(
+                    f"{key}.{name}.epochs_per_layer: {rule.epochs_per_layer} x {n} layers needs more "
+                    f"than {last} epochs, the stage has {epochs}; raise epochs or lower epochs_per_layer"
+                )

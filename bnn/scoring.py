@@ -29,8 +29,11 @@ def score(model: nn.Module, loader) -> Scores:
     for x, y in loader:
         logits = model(x)
         best = logits.topk(min(5, logits.shape[1]), dim=1).indices
-        batch = (F.cross_entropy(logits, y, reduction="sum").double(), (best[:, 0] == y).sum(),
-                 (best == y[:, None]).any(dim=1).sum())
+        batch = (
+            F.cross_entropy(logits, y, reduction="sum").double(),
+            (best[:, 0] == y).sum(),
+            (best == y[:, None]).any(dim=1).sum(),
+        )
         loss_sum, top1, top5 = batch if loss_sum is None else (loss_sum + batch[0], top1 + batch[1], top5 + batch[2])
         count += len(y)
     loss_sum, top1, top5 = (float(v) for v in torch.stack([loss_sum, top1.double(), top5.double()]).tolist())

@@ -92,22 +92,33 @@ class BinarySpec:
         value = mapping(value, key)
         check_keys(value, [f.name for f in fields(cls)], key)
         spec = cls()
-        return cls(conv=str(value.get("conv", spec.conv)),
-                   weight_estimator=Component.parse(value.get("weight_estimator", spec.weight_estimator.name),
-                                                    f"{key}.weight_estimator"),
-                   act_estimator=Component.parse(value.get("act_estimator", spec.act_estimator.name),
-                                                 f"{key}.act_estimator"),
-                   scaling=str(value.get("scaling", spec.scaling)),
-                   sign_zero=choice(value.get("sign_zero", spec.sign_zero), f"{key}.sign_zero", SIGN_ZERO))
+        return cls(
+            conv=str(value.get("conv", spec.conv)),
+            weight_estimator=Component.parse(
+                value.get("weight_estimator", spec.weight_estimator.name), f"{key}.weight_estimator"
+            ),
+            act_estimator=Component.parse(value.get("act_estimator", spec.act_estimator.name), f"{key}.act_estimator"),
+            scaling=str(value.get("scaling", spec.scaling)),
+            sign_zero=choice(value.get("sign_zero", spec.sign_zero), f"{key}.sign_zero", SIGN_ZERO),
+        )
 
     def to_dict(self) -> dict:
-        return {"conv": self.conv, "weight_estimator": self.weight_estimator.to_value(),
-                "act_estimator": self.act_estimator.to_value(), "scaling": self.scaling, "sign_zero": self.sign_zero}
+        return {
+            "conv": self.conv,
+            "weight_estimator": self.weight_estimator.to_value(),
+            "act_estimator": self.act_estimator.to_value(),
+            "scaling": self.scaling,
+            "sign_zero": self.sign_zero,
+        }
 
     def layer_options(self) -> dict:
         """The keyword arguments of ``BinaryLayer.configure``."""
-        return {"weight_estimator": self.weight_estimator.to_value(), "act_estimator": self.act_estimator.to_value(),
-                "scaling": self.scaling, "sign_zero": self.sign_zero}
+        return {
+            "weight_estimator": self.weight_estimator.to_value(),
+            "act_estimator": self.act_estimator.to_value(),
+            "scaling": self.scaling,
+            "sign_zero": self.sign_zero,
+        }
 
 
 @dataclass(frozen=True)
@@ -289,15 +300,27 @@ class StageSpec(Settings):
         run = mapping(spec["run"], f"{key}.run")
         check_keys(run, [f.name for f in fields(RunId)], f"{key}.run")
         settings = cls.values({k: v for k, v in spec.items() if k not in IDENTITY_KEYS}, key)
-        return cls(run=RunId(**{**run, "seed": int(run.get("seed", spec.get("seed", 0)))}),
-                   seed=integer(spec.get("seed", 0), f"{key}.seed", 0), data=str(spec["data"]),
-                   model=ModelSpec.parse(spec["model"], f"{key}.model"), init=spec.get("init"),
-                   teacher=spec.get("teacher"), **settings)
+        return cls(
+            run=RunId(**{**run, "seed": int(run.get("seed", spec.get("seed", 0)))}),
+            seed=integer(spec.get("seed", 0), f"{key}.seed", 0),
+            data=str(spec["data"]),
+            model=ModelSpec.parse(spec["model"], f"{key}.model"),
+            init=spec.get("init"),
+            teacher=spec.get("teacher"),
+            **settings,
+        )
 
     def to_dict(self) -> dict:
         """The human-readable mapping of ``spec.yaml``: identity first, then every setting, defaults explicit."""
-        return {"run": dataclasses.asdict(self.run), "seed": self.seed, "data": self.data,
-                "model": self.model.to_dict(), "init": self.init, "teacher": self.teacher, **self.settings_dict()}
+        return {
+            "run": dataclasses.asdict(self.run),
+            "seed": self.seed,
+            "data": self.data,
+            "model": self.model.to_dict(),
+            "init": self.init,
+            "teacher": self.teacher,
+            **self.settings_dict(),
+        }
 
     def result_dict(self) -> dict:
         """``to_dict`` without the speed-only keys: what the stage computes (Snakemake params, resume digest)."""

@@ -41,11 +41,15 @@ def check_distributed(settings: Settings, key: str) -> None:
     """``distributed.nproc`` fits the (global) batch size and the device."""
     nproc, where = settings.distributed.nproc, f"{key}.distributed"
     if settings.batch_size is not None and settings.batch_size % nproc:
-        raise BnnError(f"{where}.nproc: {nproc} processes cannot split batch_size {settings.batch_size} evenly; use a "
-                       "batch_size divisible by nproc (it is the global batch)")
+        raise BnnError(
+            f"{where}.nproc: {nproc} processes cannot split batch_size {settings.batch_size} evenly; use a "
+            "batch_size divisible by nproc (it is the global batch)"
+        )
     if nproc > 1 and settings.device.startswith("cuda:"):
-        raise BnnError(f"{where}.nproc: a multi-process stage takes one locked GPU per process; write device: cuda "
-                       f"or auto instead of {settings.device}")
+        raise BnnError(
+            f"{where}.nproc: a multi-process stage takes one locked GPU per process; write device: cuda "
+            f"or auto instead of {settings.device}"
+        )
     if settings.distributed.backend == "nccl" and settings.device == "cpu":
         raise BnnError(f"{where}.backend: nccl needs CUDA devices; use gloo (or auto) with device: cpu")
 
@@ -74,14 +78,17 @@ def check_binary_optimizer(settings: Settings, key: str) -> None:
         return
     if optimizer.options.get("allow_surrogate_gradient") or surrogate_gradient_is_identity(settings.binary):
         return
-    raise BnnError(f"{key}.optimizer.binary.name: {binary['name']} expects the identity gradient at ±1 weights "
-                   f"(METHODS.md §2), but weight_estimator {settings.binary.weight_estimator.name!r} with scaling "
-                   f"{settings.binary.scaling!r} changes it; use ste or clipped_ste and scaling none, or set "
-                   "optimizer.allow_surrogate_gradient: true")
+    raise BnnError(
+        f"{key}.optimizer.binary.name: {binary['name']} expects the identity gradient at ±1 weights "
+        f"(METHODS.md §2), but weight_estimator {settings.binary.weight_estimator.name!r} with scaling "
+        f"{settings.binary.scaling!r} changes it; use ste or clipped_ste and scaling none, or set "
+        "optimizer.allow_surrogate_gradient: true"
+    )
 
 
-def check_settings(settings: Settings, model: ModelSpec, model_key: str, dataset: str, info: DatasetInfo,
-                   key: str, stage: bool) -> None:
+def check_settings(
+    settings: Settings, model: ModelSpec, model_key: str, dataset: str, info: DatasetInfo, key: str, stage: bool
+) -> None:
     """Build everything a stage with these settings builds and check the settings that must agree. Config-level
     settings (``stage=False``) are checked as if their stages binarized the controlled layers from epoch 0."""
     net = meta_model(model, info, settings.binary, key, model_key)
@@ -94,9 +101,16 @@ def check_settings(settings: Settings, model: ModelSpec, model_key: str, dataset
     if settings.epochs is not None:
         schedule.check(settings.epochs, len(layers), f"{key}.schedule", tables_ready=False)
     latent = schedule.ever_binary_weights(len(layers)) if stage else schedule.controlled(len(layers))
-    Optimizers(settings.optimizer, settings.lr_schedule, net, [layers[i] for i in latent], settings.epochs or 1,
-               f"{key}.optimizer", f"{key}.lr_schedule",
-               binary_from_start=schedule.weights.kind == "binary" or not stage)
+    Optimizers(
+        settings.optimizer,
+        settings.lr_schedule,
+        net,
+        [layers[i] for i in latent],
+        settings.epochs or 1,
+        f"{key}.optimizer",
+        f"{key}.lr_schedule",
+        binary_from_start=schedule.weights.kind == "binary" or not stage,
+    )
     check_binary_optimizer(settings, key)
 
 
@@ -104,5 +118,7 @@ def check_stage(spec: StageSpec, info: DatasetInfo, key: str = "spec", model_key
     """A whole stage: its settings, and a teacher when its loss needs one."""
     check_settings(spec, spec.model, model_key, spec.run.dataset, info, key, stage=True)
     if build_loss(spec.loss, info.num_classes, f"{key}.loss").needs_teacher and not spec.teacher:
-        raise BnnError(f"{key}.teacher: loss {list(spec.loss.to_dict())} needs a teacher; set the recipe's teacher: "
-                       "to a recipe such as float")
+        raise BnnError(
+            f"{key}.teacher: loss {list(spec.loss.to_dict())} needs a teacher; set the recipe's teacher: "
+            "to a recipe such as float"
+        )

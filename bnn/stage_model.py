@@ -34,13 +34,21 @@ def swap_convs(model: nn.Module, conv: str, description: str) -> None:
         return
     inner = [m for m in binary_layers(model)[1:-1] if type(m) is BinaryConv2d]
     if not inner:
-        raise BnnError(f"binary.conv: {conv!r} replaces binary convolutions, and {description} has none between "
-                       "its first and last layer; list only conv models in the recipe's models: (e.g. models: "
-                       "[convnet]) or set binary.conv: standard")
+        raise BnnError(
+            f"binary.conv: {conv!r} replaces binary convolutions, and {description} has none between "
+            "its first and last layer; list only conv models in the recipe's models: (e.g. models: "
+            "[convnet]) or set binary.conv: standard"
+        )
     parents = {child: (parent, name) for parent in model.modules() for name, child in parent.named_children()}
     for old in inner:
-        new = cls(old.in_channels, old.out_channels, old.kernel_size[0], stride=old.stride[0],
-                  padding=old.padding[0], bias=old.bias is not None)
+        new = cls(
+            old.in_channels,
+            old.out_channels,
+            old.kernel_size[0],
+            stride=old.stride[0],
+            padding=old.padding[0],
+            bias=old.bias is not None,
+        )
         new.weight, new.bias = old.weight, old.bias
         parent, name = parents[old]
         setattr(parent, name, new)

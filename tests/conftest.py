@@ -22,14 +22,30 @@ TABLE = "results/tables/accuracy.csv"
 TIMING_COLUMNS = ["train_seconds", "wall_seconds", "max_rss_mb"]
 
 
-def snakemake(workdir: Path, *args: str, configfile: Path | None = None,
-              timeout: int = 900) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path, *args: str, configfile: Path | None = None, timeout: int = 900
+) -> subprocess.CompletedProcess:
     """A real snakemake run of this repository's workflow in ``workdir`` (stdin closed, hard timeout)."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-         "--configfile", str(configfile or workdir / "tiny.yaml"), *args],
-        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=timeout)
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-s",
+            str(REPO / "Snakefile"),
+            "-d",
+            str(workdir),
+            "--configfile",
+            str(configfile or workdir / "tiny.yaml"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+    )
 
 
 def changed(config: dict, path: list, value) -> dict:

@@ -38,12 +38,15 @@ def test_binary_bf16_sets_the_product_dtype_of_binary_layers_only():
 
 @pytest.mark.parametrize("amp", ["bf16", "binary_bf16"])
 def test_binary_stage_trains_under_bf16(stage_spec, tmp_path, amp):
-    spec = stage_spec(epochs=1, amp=amp, channels_last=True,
-                      schedule={"weights": "binary", "acts": "binary", "layers": "inner"})
+    spec = stage_spec(
+        epochs=1, amp=amp, channels_last=True, schedule={"weights": "binary", "acts": "binary", "layers": "inner"}
+    )
     result = run_stage(spec, tmp_path / "run")
     assert float(result["final"]["train_loss"]) > 0
-    assert all(not k.startswith("model.") for k in torch.load(tmp_path / "run" / "checkpoint.pt",
-                                                              weights_only=True)["state_dict"])
+    assert all(
+        not k.startswith("model.")
+        for k in torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["state_dict"]
+    )
 
 
 @pytest.mark.parametrize("option,value", [("amp", "fp8"), ("channels_last", "yes"), ("compile", 1)])

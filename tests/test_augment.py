@@ -21,8 +21,8 @@ def test_crop_shifts_each_image_by_its_offsets():
     for i in range(len(x)):
         dy, dx = int(top[i]) - 2, int(left[i]) - 2  # content moves by -offset
         shifted = torch.zeros_like(x[i])
-        src = x[i][:, max(dy, 0):5 + min(dy, 0), max(dx, 0):7 + min(dx, 0)]
-        shifted[:, max(-dy, 0):max(-dy, 0) + src.shape[1], max(-dx, 0):max(-dx, 0) + src.shape[2]] = src
+        src = x[i][:, max(dy, 0) : 5 + min(dy, 0), max(dx, 0) : 7 + min(dx, 0)]
+        shifted[:, max(-dy, 0) : max(-dy, 0) + src.shape[1], max(-dx, 0) : max(-dx, 0) + src.shape[2]] = src
         torch.testing.assert_close(out[i], shifted)
     torch.testing.assert_close(out[5], x[5])  # offset == padding is the identity
 
@@ -55,8 +55,15 @@ def test_random_crop_statistics_and_device():
     assert out.min() == 0 and out.max() == 1
 
 
-@pytest.mark.parametrize("setting,match", [({"crop": -1}, "augment.crop"), ({"flip": "yes"}, "augment.flip"),
-                                           ({"padding_mode": "reflect"}, "padding_mode"), ({"scale": 2}, "augment.scale")])
+@pytest.mark.parametrize(
+    "setting,match",
+    [
+        ({"crop": -1}, "augment.crop"),
+        ({"flip": "yes"}, "augment.flip"),
+        ({"padding_mode": "reflect"}, "padding_mode"),
+        ({"scale": 2}, "augment.scale"),
+    ],
+)
 def test_bad_settings_are_one_line_errors(setting, match):
     with pytest.raises(BnnError, match=match):
         Augment.parse(setting)

@@ -21,13 +21,13 @@ def test_rsign_is_sign_of_shifted_input_with_approx_sign_gradient():
     block = RSign(2)
     with torch.no_grad():
         block.shift.bias.copy_(torch.tensor([0.5, -0.25]))
-    x = torch.tensor([[[[-0.75]], [[0.0]]], [[[-0.5]], [[0.75]]]], requires_grad=True)   # (2, 2, 1, 1)
+    x = torch.tensor([[[[-0.75]], [[0.0]]], [[[-0.5]], [[0.75]]]], requires_grad=True)  # (2, 2, 1, 1)
     out = block(x)
     shifted = torch.tensor([[-0.25, -0.25], [0.0, 0.5]])
     assert out.shape == (2, 2, 1, 1)
     assert out.flatten(1).tolist() == torch.sign(shifted).tolist()
     out.sum().backward()
-    expected = 2 - 2 * shifted.abs()                                  # ApproxSign, §0.2-3
+    expected = 2 - 2 * shifted.abs()  # ApproxSign, §0.2-3
     torch.testing.assert_close(x.grad.flatten(1), expected)
     torch.testing.assert_close(block.shift.bias.grad, expected.sum(0))
 

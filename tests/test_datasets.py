@@ -3,7 +3,6 @@ CIFAR pickle batches, SVHN .mat, ImageFolder folders and .tar.gz; checksums, cla
 
 import gzip
 import hashlib
-import io
 import pickle
 import tarfile
 
@@ -32,10 +31,12 @@ def write_idx(path, array, compress=True):
 
 def mnist_files(folder, n_train=40, n_test=20, compress=True):
     folder.mkdir(parents=True, exist_ok=True)
-    arrays = {"train-images-idx3-ubyte": RNG.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-              "train-labels-idx1-ubyte": np.arange(n_train, dtype=np.uint8) % 10,
-              "t10k-images-idx3-ubyte": RNG.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-              "t10k-labels-idx1-ubyte": np.arange(n_test, dtype=np.uint8) % 10}
+    arrays = {
+        "train-images-idx3-ubyte": RNG.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte": np.arange(n_train, dtype=np.uint8) % 10,
+        "t10k-images-idx3-ubyte": RNG.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte": np.arange(n_test, dtype=np.uint8) % 10,
+    }
     files = {stem: write_idx(folder / stem, a, compress) for stem, a in arrays.items()}
     return arrays, files
 
@@ -60,8 +61,11 @@ def test_fashion_mnist_class_names(tmp_path):
 
 
 def test_missing_files_are_one_line_errors(tmp_path):
-    for dataset, expected in [("mnist", "train-images-idx3-ubyte(.gz)"), ("cifar10", "cifar-10-batches-py"),
-                              ("svhn", "train_32x32.mat")]:
+    for dataset, expected in [
+        ("mnist", "train-images-idx3-ubyte(.gz)"),
+        ("cifar10", "cifar-10-batches-py"),
+        ("svhn", "train_32x32.mat"),
+    ]:
         with pytest.raises(BnnError) as error:
             prepare(dataset, tmp_path / "out", str(tmp_path), options={"download": False})
         message = str(error.value)
@@ -86,8 +90,10 @@ def cifar_batches(folder, n=20):
     names = [f"c{i}" for i in range(10)]
     batches = {}
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batches[name] = {b"data": RNG.integers(0, 256, (n, 3072), dtype=np.uint8),
-                         b"labels": list(RNG.integers(0, 10, n))}
+        batches[name] = {
+            b"data": RNG.integers(0, 256, (n, 3072), dtype=np.uint8),
+            b"labels": list(RNG.integers(0, 10, n)),
+        }
         (folder / name).write_bytes(pickle.dumps(batches[name]))
     (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": [c.encode() for c in names]}))
     return batches, names
@@ -100,16 +106,25 @@ def test_cifar10_reads_pickle_batches(tmp_path):
     assert set(meta["source"]["files"]) == {*batches, "batches.meta"}
     test = load_split(tmp_path / "out", "test")
     expected = batches["test_batch"][b"data"].reshape(-1, 3, 32, 32)
-    assert torch.equal(test.images, torch.from_numpy(expected)) and test.labels.tolist() == batches["test_batch"][b"labels"]
+    assert (
+        torch.equal(test.images, torch.from_numpy(expected))
+        and test.labels.tolist() == batches["test_batch"][b"labels"]
+    )
 
 
 def test_cifar100_fine_labels(tmp_path):
     folder = tmp_path / "cifar-100-python"
     folder.mkdir()
     for name, n in (("train", 300), ("test", 50)):
-        (folder / name).write_bytes(pickle.dumps({b"data": RNG.integers(0, 256, (n, 3072), dtype=np.uint8),
-                                                  b"fine_labels": [i % 100 for i in range(n)],
-                                                  b"coarse_labels": [i % 20 for i in range(n)]}))
+        (folder / name).write_bytes(
+            pickle.dumps(
+                {
+                    b"data": RNG.integers(0, 256, (n, 3072), dtype=np.uint8),
+                    b"fine_labels": [i % 100 for i in range(n)],
+                    b"coarse_labels": [i % 20 for i in range(n)],
+                }
+            )
+        )
     (folder / "meta").write_bytes(pickle.dumps({b"fine_label_names": [f"f{i}".encode() for i in range(100)]}))
     meta = prepare("cifar100", tmp_path / "out", str(tmp_path), val_size=100)
     assert meta["num_classes"] == 100 and meta["classes"][42] == "f42" and meta["splits"]["test"] == 50
@@ -118,8 +133,10 @@ def test_cifar100_fine_labels(tmp_path):
 def test_svhn_reads_mat_files(tmp_path):
     savemat = pytest.importorskip("scipy.io").savemat
     for name, n in (("train_32x32.mat", 30), ("test_32x32.mat", 10)):
-        savemat(tmp_path / name, {"X": RNG.integers(0, 256, (32, 32, 3, n), dtype=np.uint8),
-                                  "y": (np.arange(n) % 10 + 1).reshape(-1, 1)})
+        savemat(
+            tmp_path / name,
+            {"X": RNG.integers(0, 256, (32, 32, 3, n), dtype=np.uint8), "y": (np.arange(n) % 10 + 1).reshape(-1, 1)},
+        )
     meta = prepare("svhn", tmp_path / "out", str(tmp_path), val_size=10)
     test = load_split(tmp_path / "out", "test")
     assert meta["shape"] == [3, 32, 32] and test.labels.tolist() == [(i + 1) % 10 for i in range(10)]

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 import torch
+from conftest import REPO
 
 from bnn.data import TensorLoader, load_split
 from bnn.data.augment import Augment
@@ -17,7 +18,6 @@ from bnn.errors import BnnError
 from bnn.plan import Plan
 from bnn.skd import SoftLabelBank
 from bnn.train import run_stage
-from conftest import REPO
 
 
 def rows(run_dir) -> list[dict]:
@@ -27,13 +27,21 @@ def rows(run_dir) -> list[dict]:
 
 def test_two_gloo_processes_train_like_one_process(stage_spec, tmp_path):
     # no BatchNorm: on CPU each process would normalise its half batch with its own statistics
-    spec = stage_spec(model={"arch": "mlp", "hidden": [32, 32], "batch_norm": False}, epochs=2,
-                      schedule={"weights": "binary", "acts": "binary", "layers": "inner"})
+    spec = stage_spec(
+        model={"arch": "mlp", "hidden": [32, 32], "batch_norm": False},
+        epochs=2,
+        schedule={"weights": "binary", "acts": "binary", "layers": "inner"},
+    )
     run_stage(spec, tmp_path / "one")
     two = {**spec.to_dict(), "distributed": {"nproc": 2, "backend": "gloo"}}
     env = {**os.environ, "PYTHONPATH": str(REPO), "BNN_GPU_LOCK_DIR": str(tmp_path / "locks")}
-    result = subprocess.run([sys.executable, "-m", "bnn", "train", "--spec", json.dumps(two),
-                             "--run-dir", str(tmp_path / "two")], capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "bnn", "train", "--spec", json.dumps(two), "--run-dir", str(tmp_path / "two")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "launching 2 processes" in result.stdout and result.stdout.count("epoch 2/2") == 1  # rank 0 prints
     assert not (tmp_path / "locks").exists()  # CPU: no GPU lock taken
@@ -56,8 +64,18 @@ def test_two_gloo_processes_train_like_one_process(stage_spec, tmp_path):
 
 def test_rank_slices_of_augmented_batches_make_up_the_one_process_batch(digits_dir):
     def loader(shard):
-        made = TensorLoader(load_split(digits_dir, "train"), 64, [0.5], [0.25], torch.device("cpu"), shuffle=True,
-                            drop_last=True, seed=3, augment=Augment(crop=2, flip=True), shard=shard)
+        made = TensorLoader(
+            load_split(digits_dir, "train"),
+            64,
+            [0.5],
+            [0.25],
+            torch.device("cpu"),
+            shuffle=True,
+            drop_last=True,
+            seed=3,
+            augment=Augment(crop=2, flip=True),
+            shard=shard,
+        )
         made.set_epoch(1)
         return list(made)
 
@@ -67,8 +85,9 @@ def test_rank_slices_of_augmented_batches_make_up_the_one_process_batch(digits_d
         assert len(y0) == len(y1) == 32
         assert torch.equal(torch.cat([x0, x1]), x) and torch.equal(torch.cat([y0, y1]), y)
     with pytest.raises(BnnError, match="batch_size: 64 must be divisible by the 3 processes"):
-        TensorLoader(load_split(digits_dir, "train"), 64, [0.5], [0.25], torch.device("cpu"), drop_last=True,
-                     shard=(0, 3))
+        TensorLoader(
+            load_split(digits_dir, "train"), 64, [0.5], [0.25], torch.device("cpu"), drop_last=True, shard=(0, 3)
+        )
 
 
 def test_rank_slices_of_streamed_batches_make_up_the_one_process_batch():
@@ -84,7 +103,9 @@ def test_rank_slices_of_streamed_batches_make_up_the_one_process_batch():
 def test_nproc_must_divide_the_global_batch(stage_spec, default_config, tmp_path):
     with pytest.raises(BnnError, match=r"^spec.distributed.nproc: 3 processes cannot split batch_size 64"):
         run_stage(stage_spec(distributed={"nproc": 3}), tmp_path)
-    with pytest.raises(BnnError, match=r"^spec.distributed.nproc: 2, but this process is one of 1; run the stage with bnn"):
+    with pytest.raises(
+        BnnError, match=r"^spec.distributed.nproc: 2, but this process is one of 1; run the stage with bnn"
+    ):
         run_stage(stage_spec(distributed={"nproc": 2}), tmp_path)
     config = {**default_config, "train": {**default_config["train"], "distributed": {"nproc": 3}}}
     with pytest.raises(BnnError, match=r"^train.distributed.nproc: 3 processes cannot split batch_size 64"):

@@ -17,13 +17,15 @@ from bnn.nn import ESTIMATORS, BinaryConv2d, BinaryLinear, build_estimator, conf
 from bnn.nn.estimators import SIGN_ZERO
 from bnn.nn.scaling import SCALINGS
 
-ONE_UP, ONE_DOWN = 1 + 2.0 ** -23, 1 - 2.0 ** -24  # float32 neighbours of 1
-X = torch.tensor([-2.0, -ONE_UP, -1.0, -ONE_DOWN, -0.75, -0.5, -1e-30, -0.0, 0.0, 1e-30, 0.25, 0.5,
-                  ONE_DOWN, 1.0, ONE_UP, 2.0])
+ONE_UP, ONE_DOWN = 1 + 2.0**-23, 1 - 2.0**-24  # float32 neighbours of 1
+X = torch.tensor(
+    [-2.0, -ONE_UP, -1.0, -ONE_DOWN, -0.75, -0.5, -1e-30, -0.0, 0.0, 1e-30, 0.25, 0.5, ONE_DOWN, 1.0, ONE_UP, 2.0]
+)
 WIDE = torch.cat([X, torch.randn(200, generator=torch.Generator().manual_seed(0)) * 1.5])
 
 
 # ---- reference definitions ----------------------------------------------------------------------
+
 
 def ref_sign(x: torch.Tensor, zero: str) -> torch.Tensor:
     """signP (0 -> +1) or sign0 (§0.1)."""
@@ -78,6 +80,7 @@ def assert_same(new, old):
 
 # ---- every estimator x sign_zero x train/eval, bit for bit ----------------------------------------
 
+
 @pytest.mark.parametrize("name", ESTIMATORS.names())
 @pytest.mark.parametrize("zero", SIGN_ZERO)
 @pytest.mark.parametrize("training", [True, False])
@@ -95,8 +98,9 @@ def test_ede_equals_its_definition_along_the_schedule(zero, epoch, epochs, t_min
     estimator = build_estimator({"name": "ede", "t_min": t_min}, zero)
     estimator.on_epoch_start(epoch, epochs)
     k, t = ede_schedule(epoch, epochs, t_min)
-    assert_same(value_and_grad(estimator, WIDE * 3), value_and_grad(lambda x: reference("ede", x, zero, k=k, t=t),
-                                                                   WIDE * 3))
+    assert_same(
+        value_and_grad(estimator, WIDE * 3), value_and_grad(lambda x: reference("ede", x, zero, k=k, t=t), WIDE * 3)
+    )
 
 
 @pytest.mark.parametrize("zero", SIGN_ZERO)
@@ -122,6 +126,7 @@ def test_bf16_value_is_the_cast_definition_and_the_gradient_unchanged(name):
 
 # ---- hand-derived backward formulas (§0.2) -------------------------------------------------------
 
+
 def test_approx_sign_backward_is_two_minus_two_abs_x_inside_unit_interval():
     out, grad = value_and_grad(build_estimator("approx_sign", zero="zero"), X, torch.ones_like(X))
     assert out.tolist() == [-1, -1, -1, -1, -1, -1, -1, 0, 0, 1, 1, 1, 1, 1, 1, 1]
@@ -141,12 +146,12 @@ def test_ede_before_any_schedule_call_uses_k10_t01():
 
 def test_ede_late_epoch_is_a_sharp_bump_and_early_epoch_is_flat():
     estimator = build_estimator({"name": "ede", "t_min": 0.1, "t_max": 10})
-    estimator.on_epoch_start(0, 4)                    # t = 0.1, k = 10: k*t = 1, nearly flat
+    estimator.on_epoch_start(0, 4)  # t = 0.1, k = 10: k*t = 1, nearly flat
     _, early = value_and_grad(estimator, X, torch.ones_like(X))
     assert early[8].item() == pytest.approx(1.0) and early[0].item() == pytest.approx(1 - math.tanh(0.2) ** 2)
-    estimator.on_epoch_start(3, 4)                    # t = 10^0.5, k = 1: bump of height t at 0
+    estimator.on_epoch_start(3, 4)  # t = 10^0.5, k = 1: bump of height t at 0
     _, late = value_and_grad(estimator, X, torch.ones_like(X))
-    assert late[8].item() == pytest.approx(10 ** 0.5, rel=1e-6) and late[0].item() < 1e-3
+    assert late[8].item() == pytest.approx(10**0.5, rel=1e-6) and late[0].item() < 1e-3
 
 
 def test_stochastic_sign_draws_plus_one_with_hard_sigmoid_probability():
@@ -170,11 +175,15 @@ def test_stochastic_layer_follows_train_and_eval_mode():
 
 # ---- options and errors ---------------------------------------------------------------------------
 
+
 def test_ede_options_are_checked_with_the_key():
     with pytest.raises(BnnError, match=r"binary.act_estimator.t_min: -1 must be a number > 0"):
         build_estimator({"name": "ede", "t_min": -1}, key="binary.act_estimator")
-    with pytest.raises(BnnError, match=r"binary.weight_estimator.tmin: not an option of estimator 'ede'; "
-                                       r"its options are: t_max, t_min"):
+    with pytest.raises(
+        BnnError,
+        match=r"binary.weight_estimator.tmin: not an option of estimator 'ede'; "
+        r"its options are: t_max, t_min",
+    ):
         build_estimator({"name": "ede", "tmin": 0.1}, key="binary.weight_estimator")
     with pytest.raises(BnnError, match=r"binary.weight_estimator.t_min: 20 is larger than t_max 10"):
         build_estimator({"name": "ede", "t_min": 20, "t_max": 10}, key="binary.weight_estimator")
@@ -190,6 +199,7 @@ def test_sign_zero_must_be_plus_or_zero():
 
 
 # ---- state: buffers, the loop protocol, loading ---------------------------------------------------
+
 
 def test_the_loop_protocol_reaches_every_ede_and_its_state_is_in_the_state_dict():
     model = torch.nn.Sequential(BinaryLinear(4, 4), BinaryLinear(4, 2))
@@ -231,11 +241,11 @@ def test_hysteresis_previous_value_survives_a_state_dict_round_trip_both_ways():
     assert torch.equal(saved["weight_estimator.previous"], ref_sign(layer.weight.detach(), "plus"))
     restored = BinaryLinear(5, 3)
     restored.configure(weight_estimator={"name": "hysteresis", "threshold": 0.5})
-    restored.load_state_dict(saved)                     # empty <- 3x5
+    restored.load_state_dict(saved)  # empty <- 3x5
     assert torch.equal(restored.weight_estimator.previous, saved["weight_estimator.previous"])
     blank = BinaryLinear(5, 3)
     blank.configure(weight_estimator={"name": "hysteresis", "threshold": 0.5})
-    restored.load_state_dict(blank.state_dict())        # 3x5 <- empty
+    restored.load_state_dict(blank.state_dict())  # 3x5 <- empty
     assert restored.weight_estimator.previous.numel() == 0
 
 
@@ -259,6 +269,7 @@ def ref_scaling(name: str, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor 
 
 def scaled_pair(scaling: str, name: str, zero: str, w: torch.Tensor):
     """(library, reference) value and gradient of the binary weight of ``w``, each from the same random state."""
+
     def library(x):
         return SCALINGS.get(scaling).binary(x, build_estimator(name, zero).train())[0]
 

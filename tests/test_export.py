@@ -18,9 +18,12 @@ from bnn.train import run_stage
 
 
 def binary_stage(stage_spec, model, scaling="none", epochs=3, **binary):
-    return stage_spec(model=model, epochs=epochs, schedule={"weights": "binary", "acts": "binary"},
-                      binary={"weight_estimator": "clipped_ste", "act_estimator": "clipped_ste", "scaling": scaling,
-                              **binary})
+    return stage_spec(
+        model=model,
+        epochs=epochs,
+        schedule={"weights": "binary", "acts": "binary"},
+        binary={"weight_estimator": "clipped_ste", "act_estimator": "clipped_ste", "scaling": scaling, **binary},
+    )
 
 
 def digits_test_images(digits_dir) -> torch.Tensor:
@@ -37,10 +40,13 @@ def unpack_with_plain_torch(entry: dict) -> torch.Tensor:
     return (bits.float() * 2 - 1) * entry["scale"].view(-1, *[1] * (len(entry["shape"]) - 1))
 
 
-@pytest.mark.parametrize("model, scaling", [
-    ({"arch": "mlp", "hidden": [32, 32]}, "none"),
-    ({"arch": "convnet", "channels": [8, 16, 16]}, "channel_mean"),
-])
+@pytest.mark.parametrize(
+    "model, scaling",
+    [
+        ({"arch": "mlp", "hidden": [32, 32]}, "none"),
+        ({"arch": "convnet", "channels": [8, 16, 16]}, "channel_mean"),
+    ],
+)
 def test_exported_model_gives_the_same_logits(stage_spec, digits_dir, tmp_path, model, scaling):
     run_stage(binary_stage(stage_spec, model, scaling), tmp_path)
     ckpt_path, out = tmp_path / "checkpoint.pt", tmp_path / "model.bnn.pt"
@@ -50,7 +56,9 @@ def test_exported_model_gives_the_same_logits(stage_spec, digits_dir, tmp_path, 
     x = digits_test_images(digits_dir)
     with torch.no_grad():
         assert torch.equal(loaded(x), original(x))
-    assert [[l.binary_weights, l.binary_acts] for l in binary_layers(loaded)] == checkpoint.read(ckpt_path)["layer_states"]
+    assert [[layer.binary_weights, layer.binary_acts] for layer in binary_layers(loaded)] == checkpoint.read(ckpt_path)[
+        "layer_states"
+    ]
 
 
 def test_file_format_is_plain_and_unpacks_without_bnn(stage_spec, tmp_path):
@@ -61,7 +69,8 @@ def test_file_format_is_plain_and_unpacks_without_bnn(stage_spec, tmp_path):
     ckpt = checkpoint.read(tmp_path / "checkpoint.pt")
     assert payload["format"] == "bnn-export/1"
     assert {k: payload[k] for k in ("model", "num_classes", "in_shape", "binary", "layer_states")} == {
-        k: ckpt[k] for k in ("model", "num_classes", "in_shape", "binary", "layer_states")}
+        k: ckpt[k] for k in ("model", "num_classes", "in_shape", "binary", "layer_states")
+    }
     assert sorted(payload["packed"]) == ["features.3", "features.7"]  # the inner convs (weights binary)
     model = checkpoint.rebuild(ckpt, tmp_path / "checkpoint.pt")
     modules = dict(model.named_modules())
@@ -81,11 +90,16 @@ def test_export_is_much_smaller_when_binary_weights_dominate(stage_spec, tmp_pat
     assert sizes["file_bytes"] * 20 <= (tmp_path / "checkpoint.pt").stat().st_size
 
 
-@pytest.mark.parametrize("scale", [
-    SCALINGS.get("channel_mean").scale(torch.randn(16, 3, 3, 3, generator=torch.Generator().manual_seed(0))).flatten(),
-    torch.ones(16),  # scaling none
-    torch.full((16,), 0.1),
-])
+@pytest.mark.parametrize(
+    "scale",
+    [
+        SCALINGS.get("channel_mean")
+        .scale(torch.randn(16, 3, 3, 3, generator=torch.Generator().manual_seed(0)))
+        .flatten(),
+        torch.ones(16),  # scaling none
+        torch.full((16,), 0.1),
+    ],
+)
 def test_fit_latent_weight_gives_exactly_plus_minus_scale(scale):
     layer = BinaryConv2d(3, 16, 3)
     layer.set_binary(True, False)
@@ -114,8 +128,11 @@ def test_load_exported_refuses_a_checkpoint(stage_spec, tmp_path):
 def test_cli_export(stage_spec, tmp_path):
     run_stage(binary_stage(stage_spec, {"arch": "mlp", "hidden": [32, 32]}, epochs=1), tmp_path)
     out = tmp_path / "out" / "model.bnn.pt"
-    result = subprocess.run([sys.executable, "-m", "bnn", "export", str(tmp_path / "checkpoint.pt"), str(out)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "bnn", "export", str(tmp_path / "checkpoint.pt"), str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert "1 binary-weight layers packed into 256 bytes (4,096 as float32)" in result.stdout  # 32*32/8 + 4*32
     assert torch.load(out, weights_only=True)["format"] == "bnn-export/1"

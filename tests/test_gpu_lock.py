@@ -10,10 +10,10 @@ import time
 from contextlib import ExitStack
 
 import pytest
+from conftest import REPO
 
 from bnn.errors import BnnError
 from bnn.gpu_lock import hold, visible_devices
-from conftest import REPO
 
 
 def start_holder(count, devices, directory, log):
@@ -66,19 +66,23 @@ def test_a_multi_gpu_stage_takes_nproc_devices_and_waits_for_as_many(tmp_path):
     assert wait_for(got) == ["0", "1"]
     release.set()
     thread.join()
-    with pytest.raises(BnnError, match=r"^device: the stage needs 4 GPU\(s\) \(one per distributed.nproc\), 3 visible \(0, 1, 2\)"):
-        with hold(4, ["0", "1", "2"], tmp_path):
-            pass
+    with (
+        pytest.raises(
+            BnnError, match=r"^device: the stage needs 4 GPU\(s\) \(one per distributed.nproc\), 3 visible \(0, 1, 2\)"
+        ),
+        hold(4, ["0", "1", "2"], tmp_path),
+    ):
+        pass
 
 
 def test_a_killed_job_frees_its_gpu(tmp_path):
     code = f"from bnn.gpu_lock import hold\nwith hold(1, ['7'], {str(tmp_path)!r}):\n    import time; time.sleep(60)\n"
-    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
+    )
     assert holder.stdout.readline().startswith("locked GPU(s) 7")
-    with pytest.raises(TimeoutError, match="waiting for 1 free GPU"):
-        with hold(1, ["7"], tmp_path, log=refuse_to_wait):
-            pass
+    with pytest.raises(TimeoutError, match="waiting for 1 free GPU"), hold(1, ["7"], tmp_path, log=refuse_to_wait):
+        pass
     holder.send_signal(signal.SIGKILL)
     holder.wait()
     with hold(1, ["7"], tmp_path) as lease:

@@ -148,9 +148,14 @@ def test_image_folder_stream_estimates_mean_and_std(tmp_path):
 
 
 def test_a_stage_trains_and_evaluates_on_a_streamed_dataset(streamed, stage_spec, tmp_path):
-    spec = stage_spec(data=str(streamed), model={"arch": "convnet", "channels": [8, 8]}, epochs=2, batch_size=4,
-                      workers=2, run={"dataset": "imagenet", "model": "convnet", "method": "float", "seed": 0,
-                                      "stage": "train"})
+    spec = stage_spec(
+        data=str(streamed),
+        model={"arch": "convnet", "channels": [8, 8]},
+        epochs=2,
+        batch_size=4,
+        workers=2,
+        run={"dataset": "imagenet", "model": "convnet", "method": "float", "seed": 0, "stage": "train"},
+    )
     result = run_stage(spec, tmp_path)
     assert result["epochs"] == 2 and (tmp_path / "checkpoint.pt").is_file()
     rows = (tmp_path / "metrics.csv").read_text().splitlines()
@@ -158,13 +163,14 @@ def test_a_stage_trains_and_evaluates_on_a_streamed_dataset(streamed, stage_spec
     record = evaluate(tmp_path / "checkpoint.pt", streamed)
     assert record["test_images"] == 6 and 0.0 <= record["top1"] <= 100.0 and record["binary_check"]["ok"]
     with pytest.raises(BnnError, match=r"^spec.augment: imagenet is streamed"):
-        make_loader(streamed, read_meta(streamed), "train", 4, torch.device("cpu"), train=True,
-                    augment=Augment(crop=4))
+        make_loader(streamed, read_meta(streamed), "train", 4, torch.device("cpu"), train=True, augment=Augment(crop=4))
 
 
 def test_missing_data_is_one_line_naming_files_and_keys(tmp_path):
-    for dataset, expected, key in [("imagenet", "imagenet/{train/<wnid>/*.JPEG", "dataset_options.imagenet.path:"),
-                                   ("tiny_imagenet", "tiny-imagenet-200/{wnids.txt", "data_root:")]:
+    for dataset, expected, key in [
+        ("imagenet", "imagenet/{train/<wnid>/*.JPEG", "dataset_options.imagenet.path:"),
+        ("tiny_imagenet", "tiny-imagenet-200/{wnids.txt", "data_root:"),
+    ]:
         with pytest.raises(BnnError) as error:
             prepare(dataset, tmp_path / "out", str(tmp_path))
         message = str(error.value)
@@ -173,8 +179,12 @@ def test_missing_data_is_one_line_naming_files_and_keys(tmp_path):
 
 
 def test_plan_accepts_imagenet_and_refuses_batched_augment(default_config):
-    config = dict(default_config, datasets=["imagenet"], methods=["float"],
-                  dataset_options={"imagenet": {"size": 32, "val_size": 10000}})
+    config = dict(
+        default_config,
+        datasets=["imagenet"],
+        methods=["float"],
+        dataset_options={"imagenet": {"size": 32, "val_size": 10000}},
+    )
     stage = Plan(config).stage("imagenet", config["models"][0], "float", config["seeds"][0], "train")
     assert stage.spec.data == "results/data/imagenet"
     with pytest.raises(BnnError, match=r"^recipes.float.stages\[0\].augment: imagenet is streamed"):

@@ -4,6 +4,7 @@ import torch.nn.functional as F
 
 from bnn.errors import BnnError
 from bnn.nn import BinaryConv2d, BinaryLinear, build_estimator, sign
+from bnn.nn.workspace import Workspace
 
 X = torch.tensor([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
 
@@ -84,6 +85,7 @@ def test_unknown_scaling_is_rejected():
 
 # ---- state and caching (bnn/nn/cache.py) -----------------------------------------------------------
 
+
 def irnet_layer(seed: int = 0) -> BinaryLinear:
     torch.manual_seed(seed)
     layer = BinaryLinear(12, 5)
@@ -108,20 +110,20 @@ def test_eval_binary_weight_is_computed_once_and_never_stale():
     layer = irnet_layer().eval()
     with torch.no_grad():
         first = layer.effective_weight()
-        assert layer.effective_weight() is first                     # reused while nothing changed
+        assert layer.effective_weight() is first  # reused while nothing changed
     optimizer = torch.optim.SGD(layer.parameters(), lr=1.0)
     layer.train()
     layer(torch.randn(4, 12)).pow(2).sum().backward()
-    optimizer.step()                                                   # an optimizer step changes W in place
+    optimizer.step()  # an optimizer step changes W in place
     layer.eval()
     with torch.no_grad():
         after_step = layer.effective_weight()
     assert after_step is not first and torch.equal(after_step, fresh_binary_weight(layer))
     other = irnet_layer(seed=1)
-    layer.load_state_dict(other.state_dict())                          # load_state_dict copies in place
+    layer.load_state_dict(other.state_dict())  # load_state_dict copies in place
     with torch.no_grad():
         assert torch.equal(layer.effective_weight(), fresh_binary_weight(other))
-        layer.weight.copy_(-layer.weight)                              # any in-place change
+        layer.weight.copy_(-layer.weight)  # any in-place change
         assert torch.equal(layer.effective_weight(), fresh_binary_weight(layer))
 
 
@@ -136,12 +138,12 @@ def test_switches_configuration_and_mode_are_never_served_from_the_cache():
         expected = torch.where(layer.weight >= 0, 1.0, -1.0) * layer.weight.abs().mean(dim=1, keepdim=True)
         assert torch.equal(layer.effective_weight(), expected)
     layer.train()
-    assert layer.effective_weight().requires_grad                     # training: a fresh value with its graph
+    assert layer.effective_weight().requires_grad  # training: a fresh value with its graph
     layer.eval()
-    assert layer.effective_weight().requires_grad                     # eval with autograd on: not cached either
+    assert layer.effective_weight().requires_grad  # eval with autograd on: not cached either
     layer.configure(weight_estimator="stochastic")
     layer.train()
-    with torch.no_grad():                                              # training without autograd: fresh draws
+    with torch.no_grad():  # training without autograd: fresh draws
         assert not torch.equal(layer.effective_weight(), layer.effective_weight())
 
 
@@ -151,17 +153,26 @@ def test_real_weight_is_the_forwards_until_a_parameter_changes():
     with torch.no_grad():
         kept = layer.real_weight()
         assert layer.real_weight() is kept
-        torch.testing.assert_close(kept, (layer.weight - layer.weight.mean(1, keepdim=True))
-                                   / layer.weight.std(1, keepdim=True), rtol=2e-6, atol=0)
+        torch.testing.assert_close(
+            kept,
+            (layer.weight - layer.weight.mean(1, keepdim=True)) / layer.weight.std(1, keepdim=True),
+            rtol=2e-6,
+            atol=0,
+        )
         layer.weight.add_(0.5 * torch.randn(5, 12))
         moved = layer.real_weight()
     assert moved is not kept
-    torch.testing.assert_close(moved, (layer.weight - layer.weight.mean(1, keepdim=True))
-                               / layer.weight.std(1, keepdim=True), rtol=2e-6, atol=0)
-    assert layer.real_weight().requires_grad                           # with autograd: computed, with its graph
+    torch.testing.assert_close(
+        moved,
+        (layer.weight - layer.weight.mean(1, keepdim=True)) / layer.weight.std(1, keepdim=True),
+        rtol=2e-6,
+        atol=0,
+    )
+    assert layer.real_weight().requires_grad  # with autograd: computed, with its graph
 
 
 # ---- bf16 products ----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("layer_type", ["linear", "conv"])
 def test_binary_bf16_product_of_a_w1a1_layer_is_exact_and_trains(layer_type):
@@ -198,6 +209,81 @@ def test_under_autocast_binary_values_are_made_in_the_autocast_dtype():
     x = torch.randn(3, 16)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out = layer(x)
-    expected = F.linear(torch.where(x >= 0, 1.0, -1.0).bfloat16(), layer.effective_weight().bfloat16(),
-                        layer.bias.bfloat16())
+    expected = F.linear(
+        torch.where(x >= 0, 1.0, -1.0).bfloat16(), layer.effective_weight().bfloat16(), layer.bias.bfloat16()
+    )
     assert out.dtype == torch.bfloat16 and torch.equal(out, expected)
+
+
+# ---- workspaces (bnn/nn/workspace.py) ---------------------------------------------------------------
+
+
+def test_workspace_reuses_a_tensor_only_while_nothing_else_holds_it():
+    space, like = Workspace(), torch.zeros(3, 4)
+    first = space.take("value", like)
+    assert space.take("value", like) is first  # nothing else holds it
+    view = first[0]
+    assert space.take("value", like) is not first  # a view of it is alive
+    del view
+    kept = space.take("value", like)
+    saved = torch.nn.functional.linear(torch.randn(2, 4, requires_grad=True), kept)  # a graph saved it
+    assert space.take("value", like) is not kept
+    saved.sum().backward()
+    assert space.take("value", like, torch.bfloat16).dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize(
+    "binary", [{}, {"weight_estimator": "ede", "act_estimator": "ede", "scaling": "libra_pb", "sign_zero": "zero"}]
+)
+def test_training_forwards_reuse_their_tensors_yet_two_graphs_stay_exact(binary):
+    torch.manual_seed(0)
+    layer = BinaryLinear(12, 5)
+    layer.configure(**binary)
+    layer.set_binary(True, True)
+    x1, x2 = torch.randn(4, 12), torch.randn(4, 12)
+    separate = []
+    for x in (x1, x2):
+        layer(x).pow(2).sum().backward()
+        separate.append(layer.weight.grad.clone())
+        layer.weight.grad = None
+    (layer(x1).pow(2).sum() + layer(x2).pow(2).sum()).backward()  # both graphs alive at once
+    torch.testing.assert_close(layer.weight.grad, separate[0] + separate[1])
+    layer.weight.grad = None
+    product, pointers = layer.op, set()
+    layer.op = lambda x, weight: (pointers.add((x.data_ptr(), weight.data_ptr())), product(x, weight))[1]
+    for _ in range(3):  # step after step: the same tensors
+        layer(x1).pow(2).sum().backward()
+    assert len(pointers) == 1
+
+
+def test_a_layer_runs_in_and_out_of_inference_mode_alternately():
+    """A tensor made under torch.inference_mode cannot be written outside it: the workspace makes a new one."""
+    layer = irnet_layer().eval()
+    x = torch.randn(4, 12)
+    with torch.inference_mode():
+        inferred = layer(x)
+    with torch.no_grad():
+        assert torch.equal(layer(x), inferred)
+    layer.train()
+    layer(x).pow(2).sum().backward()
+    with torch.inference_mode():
+        assert not layer(x).requires_grad
+
+
+def test_eval_binary_weight_is_fresh_after_a_fused_optimizer_step():
+    """Fused optimizers change parameters without bumping their version counters."""
+    layer = irnet_layer()
+    optimizer = torch.optim.Adam(layer.parameters(), lr=0.5, fused=True)
+    layer.eval()
+    with torch.no_grad():
+        before = layer.effective_weight()
+    layer(torch.randn(4, 12)).pow(2).sum().backward()  # eval mode, autograd on: trains
+    optimizer.step()
+    with torch.no_grad():
+        after = layer.effective_weight()
+    assert not torch.equal(after, before) and torch.equal(after, fresh_binary_weight(layer))
+    layer.train()
+    layer.weight.data.copy_(-layer.weight.data)  # .data edits bump no version either
+    layer.eval()
+    with torch.no_grad():
+        assert torch.equal(layer.effective_weight(), fresh_binary_weight(layer))

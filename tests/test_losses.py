@@ -48,8 +48,11 @@ def test_distributional_is_the_soft_cross_entropy_to_the_teacher_without_labels(
 def test_cross_entropy_and_bad_options():
     assert loss_of({"ce": 1.0})(STUDENT, LABEL).item() == pytest.approx(-math.log(3 / 4), rel=1e-6)
     assert loss_of({"ce": 0.5})(STUDENT, LABEL).item() == pytest.approx(-0.5 * math.log(3 / 4), rel=1e-6)
-    with pytest.raises(BnnError, match=r"^loss.kd.beta: not an option of loss term 'kd'; its options are: weight, "
-                                       r"temperature"):
+    with pytest.raises(
+        BnnError,
+        match=r"^loss.kd.beta: not an option of loss term 'kd'; its options are: weight, "
+        r"temperature",
+    ):
         loss_of({"kd": {"weight": 1.0, "beta": 1.0}})
     with pytest.raises(BnnError, match=r"^loss: unknown loss term 'cee' \(did you mean 'ce'\?\)"):
         loss_of({"cee": 1.0})
@@ -59,6 +62,8 @@ def test_cross_entropy_and_bad_options():
 
 def test_terms_add_in_config_order_with_their_weights():
     both = loss_of({"distributional": 2.0, "ce": 0.25})
-    parts = 2.0 * loss_of({"distributional": 1.0})(STUDENT, LABEL, TEACHER) + 0.25 * loss_of({"ce": 1.0})(STUDENT, LABEL)
+    parts = 2.0 * loss_of({"distributional": 1.0})(STUDENT, LABEL, TEACHER) + 0.25 * loss_of({"ce": 1.0})(
+        STUDENT, LABEL
+    )
     assert both(STUDENT, LABEL, TEACHER).item() == pytest.approx(parts.item(), rel=1e-6)
     assert both.needs_teacher and not loss_of({"ce": 1.0}).needs_teacher

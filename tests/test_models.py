@@ -92,8 +92,11 @@ def test_every_registered_model_is_covered():
 def test_binary_layer_count_matches_methods(zoo):
     case, model = zoo
     assert len(binary_layers(model)) == total_layers(case)
-    plain = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))
-             and not isinstance(m, (BinaryConv2d, BinaryLinear))]
+    plain = [
+        m
+        for m in model.modules()
+        if isinstance(m, (nn.Conv2d, nn.Linear)) and not isinstance(m, (BinaryConv2d, BinaryLinear))
+    ]
     assert len(plain) == case.plain
 
 
@@ -103,8 +106,11 @@ def test_binary_layers_are_listed_in_forward_order(zoo):
     if not layers:
         pytest.skip("float-only teacher: no binarizable layer")
     calls: list[tuple[nn.Module, tuple]] = []
-    hooks = [m.register_forward_pre_hook(lambda mod, args: calls.append((mod, tuple(args[0].shape))))
-             for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    hooks = [
+        m.register_forward_pre_hook(lambda mod, args: calls.append((mod, tuple(args[0].shape))))
+        for m in model.modules()
+        if isinstance(m, (nn.Conv2d, nn.Linear))
+    ]
     with torch.no_grad():
         model.eval()(torch.randn(2, *case.in_shape))
     for hook in hooks:
@@ -203,13 +209,16 @@ def test_option_a_shortcut_subsamples_and_zero_pads_channels():
     assert not out[:, :8].any() and not out[:, 24:].any()
 
 
-@pytest.mark.parametrize("arch,options,in_shape,message", [
-    ("mlp", {"activation": "tanh"}, MNIST, "model.activation: unknown activation 'tanh'"),
-    ("resnet34_tv", {}, MNIST, "model.arch: resnet34_tv is torchvision's ResNet-34 for RGB images"),
-    ("resnet_binary", {}, (3, 16, 16), "model.arch: resnet_binary needs images of at least 32x32"),
-    ("vgg9", {}, (3, 32, 16), "model.arch: vgg9 needs square images"),
-    ("vgg5", {"hidden": [1]}, CIFAR, "model.hidden: not an option of model 'vgg5'"),
-])
+@pytest.mark.parametrize(
+    "arch,options,in_shape,message",
+    [
+        ("mlp", {"activation": "tanh"}, MNIST, "model.activation: unknown activation 'tanh'"),
+        ("resnet34_tv", {}, MNIST, "model.arch: resnet34_tv is torchvision's ResNet-34 for RGB images"),
+        ("resnet_binary", {}, (3, 16, 16), "model.arch: resnet_binary needs images of at least 32x32"),
+        ("vgg9", {}, (3, 32, 16), "model.arch: vgg9 needs square images"),
+        ("vgg5", {"hidden": [1]}, CIFAR, "model.hidden: not an option of model 'vgg5'"),
+    ],
+)
 def test_bad_model_inputs_fail_with_one_line(arch, options, in_shape, message):
     with pytest.raises(BnnError, match=message):
         build(arch, 10, in_shape, **options)

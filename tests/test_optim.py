@@ -74,33 +74,67 @@ def mlp():
 def test_split_optimizer_puts_latent_weights_and_real_parameters_apart():
     model = mlp()
     layers = binary_layers(model)
-    opts = Optimizers(Component.parse({"name": "split", "binary": {"name": "sgdat", "lr": 1e-4},
-                                       "real": {"name": "adam", "lr": 1e-3}}, "optimizer"),
-                      Component("constant"), model, layers[1:-1], epochs=3)
+    opts = Optimizers(
+        Component.parse(
+            {"name": "split", "binary": {"name": "sgdat", "lr": 1e-4}, "real": {"name": "adam", "lr": 1e-3}},
+            "optimizer",
+        ),
+        Component("constant"),
+        model,
+        layers[1:-1],
+        epochs=3,
+    )
     (_, binary), (_, real) = opts.named
     binary_params = [p for g in binary.param_groups for p in g["params"]]
     assert len(binary_params) == 1 and binary_params[0] is layers[1].weight
-    assert sum(p.numel() for g in real.param_groups for p in g["params"]) == \
-        sum(p.numel() for p in model.parameters()) - layers[1].weight.numel()
+    assert (
+        sum(p.numel() for g in real.param_groups for p in g["params"])
+        == sum(p.numel() for p in model.parameters()) - layers[1].weight.numel()
+    )
     assert set(layers[1].weight.detach().unique().tolist()) == {-1.0, 1.0}
 
 
-@pytest.mark.parametrize("spec,latent,message", [
-    ({"name": "split", "binary": {"name": "sgdat"}, "real": {"name": "adam"}}, False, "optimizer.binary: no weight is binarized"),
-    ({"name": "adam", "groups": {"weights": {}, "biases": {}}}, True, "optimizer.groups.biases: unknown parameter group"),
-    ({"name": "bop"}, True, "optimizer.name: Bop updates binary weights only"),
-    ({"name": "split", "binary": {"name": "adam"}, "real": {"name": "sgd", "lr": 0.1}, "fp": {}}, True,
-     "optimizer.fp: unknown key; known: binary, real, allow_surrogate_gradient"),
-    ({"name": "split", "binary": {"name": "sgd", "latent": {"init": "ones"}}, "real": {"name": "adam"}}, True,
-     "optimizer.binary.latent.init: 'ones' must be one of weights, zeros"),
-    ({"name": "split", "binary": {"name": "sgdat", "latent": {"clip": 1.0}}, "real": {"name": "adam"}}, True,
-     "optimizer.binary.latent: sgdat keeps its own latent state"),
-])
+@pytest.mark.parametrize(
+    "spec,latent,message",
+    [
+        (
+            {"name": "split", "binary": {"name": "sgdat"}, "real": {"name": "adam"}},
+            False,
+            "optimizer.binary: no weight is binarized",
+        ),
+        (
+            {"name": "adam", "groups": {"weights": {}, "biases": {}}},
+            True,
+            "optimizer.groups.biases: unknown parameter group",
+        ),
+        ({"name": "bop"}, True, "optimizer.name: Bop updates binary weights only"),
+        (
+            {"name": "split", "binary": {"name": "adam"}, "real": {"name": "sgd", "lr": 0.1}, "fp": {}},
+            True,
+            "optimizer.fp: unknown key; known: binary, real, allow_surrogate_gradient",
+        ),
+        (
+            {"name": "split", "binary": {"name": "sgd", "latent": {"init": "ones"}}, "real": {"name": "adam"}},
+            True,
+            "optimizer.binary.latent.init: 'ones' must be one of weights, zeros",
+        ),
+        (
+            {"name": "split", "binary": {"name": "sgdat", "latent": {"clip": 1.0}}, "real": {"name": "adam"}},
+            True,
+            "optimizer.binary.latent: sgdat keeps its own latent state",
+        ),
+    ],
+)
 def test_bad_optimizer_configs_raise(spec, latent, message):
     model = mlp()
     with pytest.raises(BnnError, match=message):
-        Optimizers(Component.parse(spec, "optimizer"), Component("constant"), model,
-                   binary_layers(model)[1:-1] if latent else [], epochs=2)
+        Optimizers(
+            Component.parse(spec, "optimizer"),
+            Component("constant"),
+            model,
+            binary_layers(model)[1:-1] if latent else [],
+            epochs=2,
+        )
 
 
 def test_empty_group_raises():

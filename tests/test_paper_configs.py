@@ -4,11 +4,11 @@ Snakemake at smoke scale (``--config scale=smoke``), one accuracy.csv row per re
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPO
+from test_workflow import planned_jobs, snakemake
 
 from bnn.config import overlay
 from bnn.plan import Plan
-from conftest import REPO
-from test_workflow import planned_jobs, snakemake
 
 PAPERS = sorted((REPO / "configs").glob("*.yaml"))
 

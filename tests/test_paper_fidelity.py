@@ -4,6 +4,7 @@ optimizer paired with an estimator whose gradient is not the identity (§2)."""
 
 import pytest
 import torch
+from conftest import changed
 from torch import nn
 
 from bnn.errors import BnnError
@@ -11,7 +12,6 @@ from bnn.nn import BinaryLinear
 from bnn.optim import Optimizers
 from bnn.plan import Plan
 from bnn.spec import Component
-from conftest import changed
 
 
 def split_with_latent(latent: dict, lr: float = 0.5) -> tuple[nn.Module, Optimizers]:
@@ -19,7 +19,9 @@ def split_with_latent(latent: dict, lr: float = 0.5) -> tuple[nn.Module, Optimiz
     model = nn.Sequential(BinaryLinear(2, 2, bias=False), BinaryLinear(2, 2, bias=False))
     with torch.no_grad():
         model[0].weight.copy_(torch.tensor([[0.3, -2.0], [0.05, 0.8]]))
-    spec = Component("split", {"binary": {"name": "sgd", "lr": lr, "latent": latent}, "real": {"name": "sgd", "lr": 0.0}})
+    spec = Component(
+        "split", {"binary": {"name": "sgd", "lr": lr, "latent": latent}, "real": {"name": "sgd", "lr": 0.0}}
+    )
     return model, Optimizers(spec, Component("constant"), model, [model[0]], epochs=1)
 
 
@@ -68,7 +70,11 @@ def test_default_recipes_binarize_as_the_papers(default_config):
     plan = Plan(default_config)
     adambnn = plan.final_stage("digits", "mlp", "adambnn", 0).spec.binary  # §4.1
     assert (adambnn.act_estimator.name, adambnn.weight_estimator.name, adambnn.scaling, adambnn.sign_zero) == (
-        "approx_sign", "clipped_ste", "channel_mean", "zero")
+        "approx_sign",
+        "clipped_ste",
+        "channel_mean",
+        "zero",
+    )
     for method in ("irnet", "skdbnn"):  # IR-Net's sign0 (§0.1)
         assert plan.final_stage("digits", "mlp", method, 0).spec.binary.sign_zero == "zero"
     assert plan.final_stage("digits", "convnet", "sdbnn", 0).spec.binary.sign_zero == "zero"
@@ -76,19 +82,31 @@ def test_default_recipes_binarize_as_the_papers(default_config):
     assert latent == {"init": "zeros", "clip": 1.0}  # SGDAT's code (§0.4, §2.2)
 
 
-@pytest.mark.parametrize("path,value,message", [
-    (["trian"], {"epochs": 3}, "trian: unknown top-level config key (did you mean 'train'?)"),
-    (["seed"], [1, 2], "seed: unknown top-level config key (did you mean 'seeds'?)"),
-    (["train", "epoch"], 3, "train.epoch: unknown setting (did you mean 'epochs'?)"),
-    (["train", "binary", "scalling"], "none", "train.binary.scalling: unknown key (did you mean 'scaling'?)"),
-    (["recipes", "float", "stages", 0, "schedual"], {}, "recipes.float.stages[0].schedual: unknown stage key "
-                                                       "(did you mean 'schedule'?)"),
-    (["recipes", "binary", "stages", 0, "schedule", "wieghts"], "binary",
-     "recipes.binary.stages[0].schedule.wieghts: unknown key"),
-    (["train", "progress"], {"intervall": 3}, "train.progress.intervall: unknown key (did you mean 'interval'?)"),
-    (["recipes", "sgd-latent", "optimizer", "binary", "latent", "clp"], 1.0,
-     "recipes.sgd-latent.optimizer.binary.latent.clp: unknown key (did you mean 'clip'?)"),
-])
+@pytest.mark.parametrize(
+    "path,value,message",
+    [
+        (["trian"], {"epochs": 3}, "trian: unknown top-level config key (did you mean 'train'?)"),
+        (["seed"], [1, 2], "seed: unknown top-level config key (did you mean 'seeds'?)"),
+        (["train", "epoch"], 3, "train.epoch: unknown setting (did you mean 'epochs'?)"),
+        (["train", "binary", "scalling"], "none", "train.binary.scalling: unknown key (did you mean 'scaling'?)"),
+        (
+            ["recipes", "float", "stages", 0, "schedual"],
+            {},
+            "recipes.float.stages[0].schedual: unknown stage key (did you mean 'schedule'?)",
+        ),
+        (
+            ["recipes", "binary", "stages", 0, "schedule", "wieghts"],
+            "binary",
+            "recipes.binary.stages[0].schedule.wieghts: unknown key",
+        ),
+        (["train", "progress"], {"intervall": 3}, "train.progress.intervall: unknown key (did you mean 'interval'?)"),
+        (
+            ["recipes", "sgd-latent", "optimizer", "binary", "latent", "clp"],
+            1.0,
+            "recipes.sgd-latent.optimizer.binary.latent.clp: unknown key (did you mean 'clip'?)",
+        ),
+    ],
+)
 def test_a_misspelt_key_at_any_level_fails_with_a_hint(default_config, path, value, message):
     with pytest.raises(BnnError) as error:
         Plan(changed(default_config, path, value))
@@ -104,8 +122,9 @@ def test_a_binary_optimizer_refuses_a_non_identity_gradient_unless_allowed(defau
     Plan(config)
 
 
-@pytest.mark.parametrize("estimator,scaling", [("ste", "none"), ("clipped_ste", "none"), ("ste", "channel_mean"),
-                                               ("hysteresis", "none")])
+@pytest.mark.parametrize(
+    "estimator,scaling", [("ste", "none"), ("clipped_ste", "none"), ("ste", "channel_mean"), ("hysteresis", "none")]
+)
 def test_a_binary_optimizer_accepts_identity_gradients(default_config, estimator, scaling):
     Plan(changed(default_config, ["recipes", "sgdat", "binary"], {"weight_estimator": estimator, "scaling": scaling}))
 

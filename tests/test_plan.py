@@ -1,10 +1,10 @@
 import copy
 
 import pytest
-
-from bnn.errors import BnnError
-from bnn.config import merge
 from conftest import changed
+
+from bnn.config import merge
+from bnn.errors import BnnError
 from bnn.plan import Plan
 from bnn.report.targets import figure_inputs, figure_names, table_inputs, table_names
 
@@ -13,9 +13,14 @@ def test_default_config_expands_to_the_stage_chain(default_config):
     plan = Plan(default_config)
     names = {(s.run.model, s.run.method, s.run.stage) for s in plan.stages()}
     for model in default_config["models"]:
-        assert {(model, "float", "train"), (model, "binary", "train"), (model, "adambnn", "step1"),
-                (model, "adambnn", "step2"), (model, "iterative-forward", "train"),
-                (model, "iterative-reverse", "train")} <= names
+        assert {
+            (model, "float", "train"),
+            (model, "binary", "train"),
+            (model, "adambnn", "step1"),
+            (model, "adambnn", "step2"),
+            (model, "iterative-forward", "train"),
+            (model, "iterative-reverse", "train"),
+        } <= names
     recipes = default_config["recipes"]
     evaluated = [m for m in default_config["methods"] if not recipes[m].get("per_layer")]
     assert len(plan.eval_files()) == sum(len(recipes[m].get("models", default_config["models"])) for m in evaluated)
@@ -49,28 +54,73 @@ def test_merge_replaces_a_renamed_component():
     assert merge(base, {"optimizer": {"lr": 0.1}})["optimizer"]["betas"] == [0.9, 0.99]
 
 
-@pytest.mark.parametrize("path,value,message", [
-    (["methods"], ["float", "binnary"], r"methods: unknown recipe 'binnary' \(did you mean 'binary'\?\)"),
-    (["models"], ["mlp", "resnet"], r"models: 'resnet' has no entry in model_specs"),
-    (["model_specs", "mlp", "arch"], "mlpp", r"model_specs.mlp.arch: unknown model 'mlpp' \(did you mean 'mlp'\?\)"),
-    (["model_specs", "mlp", "width"], 3, r"model_specs.mlp.width: not an option of model 'mlp'"),
-    (["datasets"], ["digit"], r"datasets: unknown dataset 'digit' \(did you mean 'digits'\?\)"),
-    (["recipes", "adambnn", "stages", 1, "init"], "step0", r"recipes.adambnn.stages\[1\].init: 'step0' is not an earlier stage"),
-    (["recipes", "adambnn", "teacher"], None, r"recipes.adambnn.teacher: loss \['distributional'\] of stage 'step1' needs"),
-    (["recipes", "iterative-forward", "epochs"], 10, r"recipes.iterative-forward.stages\[0\].schedule.weights.epochs_per_layer: 6 x 3 layers"),
-    (["recipes", "binary", "loss"], {"hinge": 1.0}, r"recipes.binary.loss: unknown loss term 'hinge'"),
-    (["recipes", "kd", "loss", "kd"], {"weight": 0.9, "temprature": 2}, r"recipes.kd.loss.kd.temprature: not an option "
-     r"of loss term 'kd'"),
-    (["train", "optimizer", "name"], "adamm", r"train.optimizer.name: unknown optimizer 'adamm' \(did you mean 'adam'\?\)"),
-    (["train", "lr_schedule", "name"], "cosin", r"train.lr_schedule.name: unknown lr schedule 'cosin' \(did you mean 'cosine'\?\)"),
-    (["train", "binary", "act_estimator"], "steep", r"train.binary.act_estimator: unknown estimator 'steep' \(did you mean 'ste'\?\)"),
-    (["recipes", "binary", "binary"], {"scaling": "xnor"}, r"recipes.binary.binary.scaling: unknown scaling 'xnor'"),
-    (["recipes", "adambnn", "stages", 0, "optimizer", "groups"], {"latent": {}},
-     r"recipes.adambnn.stages\[0\].optimizer.groups.latent: unknown parameter group"),
-    (["recipes", "iterative-reverse", "stages", 0, "schedule", "weights"], {"order": [1, 2, 2], "epochs_per_layer": 2},
-     r"recipes.iterative-reverse.stages\[0\].schedule.weights.order: \[1, 2, 2\] is not a permutation of the 3"),
-    (["recipes", "float", "stages", 0, "schedule"], {"weights": "binary", "layers": "inner"}, None),
-])
+@pytest.mark.parametrize(
+    "path,value,message",
+    [
+        (["methods"], ["float", "binnary"], r"methods: unknown recipe 'binnary' \(did you mean 'binary'\?\)"),
+        (["models"], ["mlp", "resnet"], r"models: 'resnet' has no entry in model_specs"),
+        (
+            ["model_specs", "mlp", "arch"],
+            "mlpp",
+            r"model_specs.mlp.arch: unknown model 'mlpp' \(did you mean 'mlp'\?\)",
+        ),
+        (["model_specs", "mlp", "width"], 3, r"model_specs.mlp.width: not an option of model 'mlp'"),
+        (["datasets"], ["digit"], r"datasets: unknown dataset 'digit' \(did you mean 'digits'\?\)"),
+        (
+            ["recipes", "adambnn", "stages", 1, "init"],
+            "step0",
+            r"recipes.adambnn.stages\[1\].init: 'step0' is not an earlier stage",
+        ),
+        (
+            ["recipes", "adambnn", "teacher"],
+            None,
+            r"recipes.adambnn.teacher: loss \['distributional'\] of stage 'step1' needs",
+        ),
+        (
+            ["recipes", "iterative-forward", "epochs"],
+            10,
+            r"recipes.iterative-forward.stages\[0\].schedule.weights.epochs_per_layer: 6 x 3 layers",
+        ),
+        (["recipes", "binary", "loss"], {"hinge": 1.0}, r"recipes.binary.loss: unknown loss term 'hinge'"),
+        (
+            ["recipes", "kd", "loss", "kd"],
+            {"weight": 0.9, "temprature": 2},
+            r"recipes.kd.loss.kd.temprature: not an option "
+            r"of loss term 'kd'",
+        ),
+        (
+            ["train", "optimizer", "name"],
+            "adamm",
+            r"train.optimizer.name: unknown optimizer 'adamm' \(did you mean 'adam'\?\)",
+        ),
+        (
+            ["train", "lr_schedule", "name"],
+            "cosin",
+            r"train.lr_schedule.name: unknown lr schedule 'cosin' \(did you mean 'cosine'\?\)",
+        ),
+        (
+            ["train", "binary", "act_estimator"],
+            "steep",
+            r"train.binary.act_estimator: unknown estimator 'steep' \(did you mean 'ste'\?\)",
+        ),
+        (
+            ["recipes", "binary", "binary"],
+            {"scaling": "xnor"},
+            r"recipes.binary.binary.scaling: unknown scaling 'xnor'",
+        ),
+        (
+            ["recipes", "adambnn", "stages", 0, "optimizer", "groups"],
+            {"latent": {}},
+            r"recipes.adambnn.stages\[0\].optimizer.groups.latent: unknown parameter group",
+        ),
+        (
+            ["recipes", "iterative-reverse", "stages", 0, "schedule", "weights"],
+            {"order": [1, 2, 2], "epochs_per_layer": 2},
+            r"recipes.iterative-reverse.stages\[0\].schedule.weights.order: \[1, 2, 2\] is not a permutation of the 3",
+        ),
+        (["recipes", "float", "stages", 0, "schedule"], {"weights": "binary", "layers": "inner"}, None),
+    ],
+)
 def test_bad_config_fails_with_one_line_naming_the_key(default_config, path, value, message):
     if message is None:  # a valid variation, as a control: the checks do not reject good configs
         Plan(changed(default_config, path, value))
@@ -84,8 +134,11 @@ def test_sensitivity_recipe_expands_per_layer_and_feeds_ascend(default_config):
     plan = Plan(default_config)
     layers = [s.run.stage for s in plan.experiment_stages("digits", "mlp", "sensitivity", 0)]
     assert layers == ["layer1", "layer2", "layer3"]  # hidden [256, 256] + classifier, layers: all
-    assert [s.spec.schedule.weights.to_value() for s in plan.experiment_stages("digits", "mlp", "sensitivity", 0)] == \
-        [{"only": 1}, {"only": 2}, {"only": 3}]
+    assert [s.spec.schedule.weights.to_value() for s in plan.experiment_stages("digits", "mlp", "sensitivity", 0)] == [
+        {"only": 1},
+        {"only": 2},
+        {"only": 3},
+    ]
     ascend = plan.stage("digits", "mlp", "iterative-ascend", 0, "train")
     table = "results/runs/digits/mlp/sensitivity/seed0/sensitivity.csv"
     assert ascend.inputs()["sensitivity"] == table == ascend.spec.schedule.weights.sensitivity
@@ -93,18 +146,39 @@ def test_sensitivity_recipe_expands_per_layer_and_feeds_ascend(default_config):
     assert not any("/sensitivity/" in f for f in plan.eval_files())
 
 
-@pytest.mark.parametrize("path,value,message", [
-    (["recipes", "iterative-ascend", "stages", 0, "schedule", "weights", "sensitivity"], "float",
-     r"recipes.iterative-ascend.stages\[0\].schedule.weights.sensitivity: recipe 'float' is not a sensitivity recipe"),
-    (["recipes", "iterative-ascend", "stages", 0, "schedule", "layers"], "inner",
-     r"recipes.iterative-ascend.stages\[0\].schedule.layers: 'inner', but sensitivity recipe 'sensitivity' ranks layers: 'all'"),
-    (["recipes", "sensitivity", "stages", 0, "schedule", "weights"], "real",
-     r"recipes.sensitivity.stages\[0\].schedule.weights: 'real'; a per_layer recipe sets it per layer itself"),
-    (["recipes", "sensitivity", "per_layer"], False,
-     r"recipes.iterative-ascend.stages\[0\].schedule.weights.sensitivity: recipe 'sensitivity' is not a sensitivity"),
-    (["recipes", "binary", "optimiser"], {"name": "sgd"},
-     r"recipes.binary.optimiser: unknown recipe key \(did you mean 'optimizer'\?\)"),
-])
+@pytest.mark.parametrize(
+    "path,value,message",
+    [
+        (
+            ["recipes", "iterative-ascend", "stages", 0, "schedule", "weights", "sensitivity"],
+            "float",
+            r"recipes.iterative-ascend.stages\[0\].schedule.weights.sensitivity: "
+            r"recipe 'float' is not a sensitivity recipe",
+        ),
+        (
+            ["recipes", "iterative-ascend", "stages", 0, "schedule", "layers"],
+            "inner",
+            r"recipes.iterative-ascend.stages\[0\].schedule.layers: 'inner', "
+            r"but sensitivity recipe 'sensitivity' ranks layers: 'all'",
+        ),
+        (
+            ["recipes", "sensitivity", "stages", 0, "schedule", "weights"],
+            "real",
+            r"recipes.sensitivity.stages\[0\].schedule.weights: 'real'; a per_layer recipe sets it per layer itself",
+        ),
+        (
+            ["recipes", "sensitivity", "per_layer"],
+            False,
+            r"recipes.iterative-ascend.stages\[0\].schedule.weights.sensitivity: "
+            r"recipe 'sensitivity' is not a sensitivity",
+        ),
+        (
+            ["recipes", "binary", "optimiser"],
+            {"name": "sgd"},
+            r"recipes.binary.optimiser: unknown recipe key \(did you mean 'optimizer'\?\)",
+        ),
+    ],
+)
 def test_bad_sensitivity_configs(default_config, path, value, message):
     with pytest.raises(BnnError, match=message):
         Plan(changed(default_config, path, value))
@@ -112,12 +186,20 @@ def test_bad_sensitivity_configs(default_config, path, value, message):
 
 def test_figures_follow_the_recipes_in_the_config(default_config):
     plan = Plan(default_config)
-    assert figure_names(plan) == ["accuracy", "accuracy_vs_size", "accuracy_vs_speedup", "iterative",
-                                  "learning_curves", "optimizers", "sensitivity"]
+    assert figure_names(plan) == [
+        "accuracy",
+        "accuracy_vs_size",
+        "accuracy_vs_speedup",
+        "iterative",
+        "learning_curves",
+        "optimizers",
+        "sensitivity",
+    ]
     methods = {f.split("/")[4] for f in figure_inputs(plan, "optimizers")}
     assert methods == {"binary", "sgdat", "sgdt", "bop", "bop2ndorder", "sgd-latent"}  # binary: figures: [optimizers]
-    assert {f.split("/")[4] for f in figure_inputs(plan, "iterative")} == {m for m in default_config["methods"]
-                                                                            if m.startswith("iterative")}
+    assert {f.split("/")[4] for f in figure_inputs(plan, "iterative")} == {
+        m for m in default_config["methods"] if m.startswith("iterative")
+    }
     adambnn = [f for f in figure_inputs(plan, "learning_curves") if "/mlp/adambnn/" in f]
     assert adambnn == [f"{plan.stage('digits', 'mlp', 'adambnn', 0, s).dir}/metrics.csv" for s in ("step1", "step2")]
     spine = Plan(dict(default_config, methods=["float", "binary"]))
@@ -131,16 +213,20 @@ def test_deploy_section_sets_the_deploy_jobs_and_their_tables(default_config):
     off = Plan(changed(default_config, ["deploy", "enabled"], False))
     assert off.deploy_files() == [] and "inference" not in table_names(off)
     assert "accuracy_vs_speedup" not in figure_names(off) and table_inputs(off, "summary") == [
-        "results/tables/accuracy.csv"]
+        "results/tables/accuracy.csv"
+    ]
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ({"batchs": [1]}, r"deploy.batchs: unknown key \(did you mean 'batch'\?\)"),
-    ({"batch": [0]}, r"deploy: batch \(a list\), threads and repeats must be whole numbers >= 1"),
-    ({"threads": 1.5}, r"deploy: batch \(a list\), threads and repeats must be whole numbers >= 1"),
-    ({"enabled": "yes"}, r"deploy.enabled: 'yes' must be true or false"),
-    ([1, 64], r"deploy: \[1, 64\] must be a mapping"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"batchs": [1]}, r"deploy.batchs: unknown key \(did you mean 'batch'\?\)"),
+        ({"batch": [0]}, r"deploy: batch \(a list\), threads and repeats must be whole numbers >= 1"),
+        ({"threads": 1.5}, r"deploy: batch \(a list\), threads and repeats must be whole numbers >= 1"),
+        ({"enabled": "yes"}, r"deploy.enabled: 'yes' must be true or false"),
+        ([1, 64], r"deploy: \[1, 64\] must be a mapping"),
+    ],
+)
 def test_bad_deploy_sections(default_config, value, message):
     with pytest.raises(BnnError, match=message):
         Plan(dict(default_config, deploy=value))
@@ -164,10 +250,16 @@ def test_a_models_entry_restricts_datasets_too(default_config):
     assert [e[1] for e in plan.experiments if e[2] == "float"] == ["convnet"]
 
 
-@pytest.mark.parametrize("override, start", [
-    ({"convnet": {"per_layer": True}}, "recipes.float.models.convnet.per_layer: unknown recipe override"),
-    ({"convnet": {"teacher": {"recipe": "float", "model": "vgg"}}}, "recipes.float.teacher.model: 'vgg' has no entry"),
-])
+@pytest.mark.parametrize(
+    "override, start",
+    [
+        ({"convnet": {"per_layer": True}}, "recipes.float.models.convnet.per_layer: unknown recipe override"),
+        (
+            {"convnet": {"teacher": {"recipe": "float", "model": "vgg"}}},
+            "recipes.float.teacher.model: 'vgg' has no entry",
+        ),
+    ],
+)
 def test_bad_model_overrides_fail_with_one_line(default_config, override, start):
     config = copy.deepcopy(default_config)
     config["recipes"]["float"]["models"] = override

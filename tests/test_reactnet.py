@@ -13,8 +13,9 @@ WIDTHS = [32, 64, 128, 128, 256, 256, 512, 512, 512, 512, 512, 512, 1024, 1024]
 
 def make_binary(model: torch.nn.Module) -> None:
     """AdamBNN step 2: ApproxSign activations, clipped-STE weights with mean |W| scale, sign0; stem and FC real."""
-    configure_binary(model, weight_estimator="clipped_ste", act_estimator="approx_sign", scaling="channel_mean",
-                     sign_zero="zero")
+    configure_binary(
+        model, weight_estimator="clipped_ste", act_estimator="approx_sign", scaling="channel_mean", sign_zero="zero"
+    )
     n = len(binary_layers(model))
     set_layer_states(model, [[0 < i < n - 1] * 2 for i in range(n)])
 

@@ -13,6 +13,7 @@ import psutil
 import pytest
 import torch
 import yaml
+from conftest import REPO
 
 from bnn import resume
 from bnn.errors import BnnError
@@ -22,7 +23,6 @@ from bnn.losses import TERMS
 from bnn.losses.distillation import CrossEntropy
 from bnn.spec import StageSpec
 from bnn.train import run_stage
-from conftest import REPO
 
 STEPS_PER_EPOCH = 1221 // 64  # digits train split, drop_last
 
@@ -61,8 +61,18 @@ def test_nan_loss_stops_the_stage_and_keeps_the_last_good_epoch(stage_spec, tmp_
 
 
 def snakemake_cmd(workdir: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-            "--configfile", str(workdir / "overlay.yaml"), *args]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(workdir),
+        "--configfile",
+        str(workdir / "overlay.yaml"),
+        *args,
+    ]
 
 
 def env() -> dict:
@@ -74,8 +84,13 @@ def test_sigkilled_stage_resumes_and_matches_an_uninterrupted_run(tmp_path):
     overlay = {"models": ["convnet"], "methods": ["float"], "train": {"epochs": 16}}
     (tmp_path / "overlay.yaml").write_text(yaml.safe_dump(overlay))
     run = tmp_path / "results/runs/digits/convnet/float/seed0/train"
-    first = subprocess.Popen(snakemake_cmd(tmp_path, "--cores", "1"), env=env(), stdin=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(
+        snakemake_cmd(tmp_path, "--cores", "1"),
+        env=env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.time() + 300
         while time.time() < deadline:
@@ -83,8 +98,11 @@ def test_sigkilled_stage_resumes_and_matches_an_uninterrupted_run(tmp_path):
                 break
             assert first.poll() is None, "snakemake ended before the stage could be killed"
             time.sleep(0.05)
-        trainers = [p for p in psutil.Process(first.pid).children(recursive=True)
-                    if "train" in p.cmdline() and any(part.endswith("bnn") for part in p.cmdline()[:2])]
+        trainers = [
+            p
+            for p in psutil.Process(first.pid).children(recursive=True)
+            if "train" in p.cmdline() and any(part.endswith("bnn") for part in p.cmdline()[:2])
+        ]
         assert trainers, "no bnn train process found"
         for process in trainers:
             process.send_signal(signal.SIGKILL)
@@ -95,8 +113,14 @@ def test_sigkilled_stage_resumes_and_matches_an_uninterrupted_run(tmp_path):
     killed_at = load_torch(run / resume.FILENAME)["epochs_done"]
     assert 3 <= killed_at < 16 and not (run / "checkpoint.pt").exists()
 
-    second = subprocess.run(snakemake_cmd(tmp_path, "--cores", "1"), env=env(), stdin=subprocess.DEVNULL,
-                            capture_output=True, text=True, timeout=600)
+    second = subprocess.run(
+        snakemake_cmd(tmp_path, "--cores", "1"),
+        env=env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert second.returncode == 0, second.stderr[-3000:]
     log = (run / "train.log").read_text()
     assert f"resuming from epoch {killed_at + 1}" in log
@@ -115,20 +139,44 @@ def test_sigkilled_stage_resumes_and_matches_an_uninterrupted_run(tmp_path):
 
 
 @pytest.mark.workflow
-@pytest.mark.parametrize("overlay,message", [
-    ({"train": {"epochs": 0}}, "config: train.epochs: 0 is less than the minimum of 1"),
-    ({"train": {"optimizer": {"name": "adam", "lr": "1e-3"}}}, "config: train.optimizer.lr: '1e-3' is not of type 'number'"),
-    ({"methods": ["float", "adambn"]}, "config: methods: unknown recipe 'adambn' (did you mean 'adambnn'?)"),
-    ({"recipes": {"iterative-forward": {"stages": [{"name": "train", "schedule": {
-        "weights": {"order": "1324", "epochs_per_layer": 1}, "layers": "all"}}]}}},
-     "config: recipes.iterative-forward.stages[0].schedule.weights.order: [1, 3, 2, 4] is not a permutation"),
-    ({"trian": {"epochs": 3}}, "config: unknown key 'trian' (did you mean 'train'?)"),
-    ({"seed": [1, 2]}, "config: unknown key 'seed' (did you mean 'seeds'?)"),
-])
+@pytest.mark.parametrize(
+    "overlay,message",
+    [
+        ({"train": {"epochs": 0}}, "config: train.epochs: 0 is less than the minimum of 1"),
+        (
+            {"train": {"optimizer": {"name": "adam", "lr": "1e-3"}}},
+            "config: train.optimizer.lr: '1e-3' is not of type 'number'",
+        ),
+        ({"methods": ["float", "adambn"]}, "config: methods: unknown recipe 'adambn' (did you mean 'adambnn'?)"),
+        (
+            {
+                "recipes": {
+                    "iterative-forward": {
+                        "stages": [
+                            {
+                                "name": "train",
+                                "schedule": {"weights": {"order": "1324", "epochs_per_layer": 1}, "layers": "all"},
+                            }
+                        ]
+                    }
+                }
+            },
+            "config: recipes.iterative-forward.stages[0].schedule.weights.order: [1, 3, 2, 4] is not a permutation",
+        ),
+        ({"trian": {"epochs": 3}}, "config: unknown key 'trian' (did you mean 'train'?)"),
+        ({"seed": [1, 2]}, "config: unknown key 'seed' (did you mean 'seeds'?)"),
+    ],
+)
 def test_bad_config_stops_before_any_job(tmp_path, overlay, message):
     (tmp_path / "overlay.yaml").write_text(yaml.safe_dump(overlay))
-    result = subprocess.run(snakemake_cmd(tmp_path, "--cores", "1"), env=env(), capture_output=True, text=True,
-                            stdin=subprocess.DEVNULL, timeout=120)
+    result = subprocess.run(
+        snakemake_cmd(tmp_path, "--cores", "1"),
+        env=env(),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
     assert result.returncode != 0
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("config: ")]
     assert len(lines) == 1 and lines[0].startswith(message), result.stderr[-2000:]

@@ -5,26 +5,38 @@ import json
 import pandas as pd
 import pytest
 
+from bnn import layout
 from bnn.cli import main
 from bnn.evaluate import evaluate
 from bnn.io import write_json
-from bnn import layout
 from bnn.report.paper import paper_top1
 from bnn.report.tables.accuracy import build as accuracy_table
 from bnn.report.tables.summary import render_markdown, summary_table
 from bnn.train import run_stage
 
 BINARY = {"weights": "binary", "acts": "binary"}
-SPLIT = {"name": "split", "binary": {"name": "sgdat", "lr": 1.0e-4, "threshold": 1.0e-7},
-         "real": {"name": "adam", "lr": 0.001}}
+SPLIT = {
+    "name": "split",
+    "binary": {"name": "sgdat", "lr": 1.0e-4, "threshold": 1.0e-7},
+    "real": {"name": "adam", "lr": 0.001},
+}
 # method -> stages (name, overrides); every experiment is evaluated from its last stage
 EXPERIMENTS = {
     "float": [("train", {})],
     "binary": [("train", {"schedule": BINARY})],
-    "twostep": [("step1", {"schedule": {"weights": "real", "acts": "binary"}}),
-                ("step2", {"schedule": BINARY, "init": "step1"})],
-    "iterative": [("train", {"epochs": 3, "schedule": {"weights": {"order": "forward", "epochs_per_layer": 1},
-                                                       "acts": "real", "layers": "all"}})],
+    "twostep": [
+        ("step1", {"schedule": {"weights": "real", "acts": "binary"}}),
+        ("step2", {"schedule": BINARY, "init": "step1"}),
+    ],
+    "iterative": [
+        (
+            "train",
+            {
+                "epochs": 3,
+                "schedule": {"weights": {"order": "forward", "epochs_per_layer": 1}, "acts": "real", "layers": "all"},
+            },
+        )
+    ],
     "sgdat": [("train", {"schedule": BINARY, "optimizer": SPLIT, "lr_schedule": {"name": "constant"}})],
 }
 SEEDS = {"float": (0, 1), "binary": (0, 1)}
@@ -38,13 +50,20 @@ def runs(stage_spec, digits_dir, tmp_path_factory):
     for method, stages in EXPERIMENTS.items():
         for seed in SEEDS.get(method, (0,)):
             for name, overrides in stages:
-                folder = root / layout.path(layout.RUN, dataset="digits", model="mlp", method=method, seed=seed,
-                                            stage=name)
+                folder = root / layout.path(
+                    layout.RUN, dataset="digits", model="mlp", method=method, seed=seed, stage=name
+                )
                 init = overrides.get("init") and str(folder.parent / overrides["init"] / "checkpoint.pt")
-                spec = stage_spec(**{"epochs": 2, **overrides, "init": init, "seed": seed,
-                                     "model": {"arch": "mlp", "hidden": [16, 16]},
-                                     "run": {"dataset": "digits", "model": "mlp", "method": method, "seed": seed,
-                                             "stage": name}})
+                spec = stage_spec(
+                    **{
+                        "epochs": 2,
+                        **overrides,
+                        "init": init,
+                        "seed": seed,
+                        "model": {"arch": "mlp", "hidden": [16, 16]},
+                        "run": {"dataset": "digits", "model": "mlp", "method": method, "seed": seed, "stage": name},
+                    }
+                )
                 run_stage(spec, folder)
                 metrics.setdefault(method, []).append(folder / "metrics.csv")
             write_json(folder / "eval.json", evaluate(folder / "checkpoint.pt", digits_dir))
@@ -100,19 +119,28 @@ def figure_args(runs, sensitivity, tmp_path) -> dict[str, list[str]]:
     root, metrics, evals = runs
     table = tmp_path / "accuracy.csv"
     accuracy_table(evals).to_csv(table, index=False)
-    files = {name: [str(p) for m in methods for p in metrics[m]] for name, methods in (
-        ("learning_curves", list(EXPERIMENTS)), ("iterative", ["iterative"]), ("optimizers", ["binary", "sgdat"]))}
+    files = {
+        name: [str(p) for m in methods for p in metrics[m]]
+        for name, methods in (
+            ("learning_curves", list(EXPERIMENTS)),
+            ("iterative", ["iterative"]),
+            ("optimizers", ["binary", "sgdat"]),
+        )
+    }
     return {"accuracy": [str(table)], "accuracy_vs_size": [str(table)], **files, "sensitivity": [str(sensitivity)]}
 
 
-@pytest.mark.parametrize("figure", ["accuracy", "accuracy_vs_size", "learning_curves", "iterative", "optimizers",
-                                    "sensitivity"])
+@pytest.mark.parametrize(
+    "figure", ["accuracy", "accuracy_vs_size", "learning_curves", "iterative", "optimizers", "sensitivity"]
+)
 def test_each_figure_command_draws_a_png(runs, figure, tmp_path):
     sensitivity = tmp_path / "results/runs/digits/mlp/sensitivity/seed0/sensitivity.csv"
     sensitivity.parent.mkdir(parents=True)
-    sensitivity.write_text("dataset,model,method,seed,layer,val_acc,best_val_acc,epochs\n"
-                           "digits,mlp,sensitivity,0,1,80.5,81.0,2\ndigits,mlp,sensitivity,0,2,85.0,85.0,2\n"
-                           "digits,mlp,sensitivity,0,3,60.2,61.0,2\n")
+    sensitivity.write_text(
+        "dataset,model,method,seed,layer,val_acc,best_val_acc,epochs\n"
+        "digits,mlp,sensitivity,0,1,80.5,81.0,2\ndigits,mlp,sensitivity,0,2,85.0,85.0,2\n"
+        "digits,mlp,sensitivity,0,3,60.2,61.0,2\n"
+    )
     out = tmp_path / f"{figure}.png"
     assert main(["figure", figure, "--out", str(out), *figure_args(runs, sensitivity, tmp_path)[figure]]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000

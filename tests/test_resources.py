@@ -1,8 +1,5 @@
 """Cluster resources of a stage (bnn/resources.py) and the cost columns of accuracy.csv (bnn/report/costs.py)."""
 
-import json
-
-import pandas as pd
 import pytest
 
 from bnn import resources
@@ -16,8 +13,18 @@ NO_CUDA = lambda: False  # noqa: E731
 
 def spec(dataset="cifar10", epochs=10, **keys):
     run = {"dataset": dataset, "model": "m", "method": "float", "seed": 0, "stage": "train"}
-    return StageSpec.parse({"run": run, "data": "d", "model": {"arch": "mlp"}, "epochs": epochs, "batch_size": 64,
-                            "device": "cpu", "threads": 1, **keys})
+    return StageSpec.parse(
+        {
+            "run": run,
+            "data": "d",
+            "model": {"arch": "mlp"},
+            "epochs": epochs,
+            "batch_size": 64,
+            "device": "cpu",
+            "threads": 1,
+            **keys,
+        }
+    )
 
 
 def test_gpus_follow_the_device_and_distributed_nproc():
@@ -29,7 +36,10 @@ def test_gpus_follow_the_device_and_distributed_nproc():
 
 
 def test_runtime_grows_with_epochs_and_data_and_shrinks_on_gpu_and_threads():
-    small, large = resources.runtime_minutes(spec(epochs=10), NO_CUDA), resources.runtime_minutes(spec(epochs=100), NO_CUDA)
+    small, large = (
+        resources.runtime_minutes(spec(epochs=10), NO_CUDA),
+        resources.runtime_minutes(spec(epochs=100), NO_CUDA),
+    )
     assert large > 5 * small
     # 100 epochs x 50000 x 3072 values x 2e-6 s, + 120 s start-up, x 2 safety
     assert large == -(-2 * (120 + 100 * 50000 * 3072 * 2e-6) // 60)
@@ -55,7 +65,7 @@ def test_speed_settings_travel_apart_from_what_a_stage_computes():
 
 def benchmark(path, wall, rss):
     """A Snakemake benchmark.tsv row (s, max_rss) as Snakemake writes it."""
-    path.write_text("s\th:m:s\tmax_rss\tmax_vms\n" f"{wall}\t0:00:01\t{rss}\t1.0\n")
+    path.write_text(f"s\th:m:s\tmax_rss\tmax_vms\n{wall}\t0:00:01\t{rss}\t1.0\n")
     return path
 
 

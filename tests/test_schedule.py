@@ -36,8 +36,7 @@ def test_explicit_permutation(order):
 
 def test_random_order_is_a_seeded_permutation():
     def order(seed):
-        s = Schedule.parse({"weights": {"order": "random", "epochs_per_layer": 1, "order_seed": seed},
-                            "layers": "all"})
+        s = Schedule.parse({"weights": {"order": "random", "epochs_per_layer": 1, "order_seed": seed}, "layers": "all"})
         return s.weights.permutation(8, "k")
 
     assert sorted(order(3)) == list(range(8))
@@ -71,11 +70,14 @@ def test_float_only_model_accepts_only_an_all_real_schedule():
         binary_schedule.check(10, 0, "recipes.x")
 
 
-@pytest.mark.parametrize("value,message", [
-    ("binray", "is not 'real', 'binary'"),
-    ({"order": "sideways", "epochs_per_layer": 1}, "is not one of forward, reverse, random"),
-    ({"order": "forward", "epochs_per_layer": 0}, "epochs_per_layer: 0 must be an integer >= 1"),
-])
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        ("binray", "is not 'real', 'binary'"),
+        ({"order": "sideways", "epochs_per_layer": 1}, "is not one of forward, reverse, random"),
+        ({"order": "forward", "epochs_per_layer": 0}, "epochs_per_layer: 0 must be an integer >= 1"),
+    ],
+)
 def test_bad_rules_fail_with_one_line(value, message):
     with pytest.raises(BnnError, match=message):
         Schedule.parse({"weights": value})
@@ -83,28 +85,40 @@ def test_bad_rules_fail_with_one_line(value, message):
 
 def sensitivity_csv(tmp_path, accuracies):
     path = tmp_path / "sensitivity.csv"
-    path.write_text("layer,val_acc,best_val_acc,epochs\n" +
-                    "".join(f"{i},{a},{a},5\n" for i, a in enumerate(accuracies, start=1)))
+    path.write_text(
+        "layer,val_acc,best_val_acc,epochs\n" + "".join(f"{i},{a},{a},5\n" for i, a in enumerate(accuracies, start=1))
+    )
     return str(path)
 
 
 def test_ascend_binarizes_the_least_sensitive_layer_first(tmp_path):
     table = sensitivity_csv(tmp_path, [99.0, 98.0, 98.5, 98.5])  # layer 1 hurts least when binary alone
-    ascend = Schedule.parse({"weights": {"order": "ascend", "epochs_per_layer": 2, "sensitivity": table},
-                             "layers": "all"})
+    ascend = Schedule.parse(
+        {"weights": {"order": "ascend", "epochs_per_layer": 2, "sensitivity": table}, "layers": "all"}
+    )
     assert ascend.weights.permutation(4, "k") == [0, 2, 3, 1]  # 99.0, then the 98.5 tie by layer number, then 98.0
-    descend = Schedule.parse({"weights": {"order": "descend", "epochs_per_layer": 2, "sensitivity": table},
-                              "layers": "all"})
+    descend = Schedule.parse(
+        {"weights": {"order": "descend", "epochs_per_layer": 2, "sensitivity": table}, "layers": "all"}
+    )
     assert descend.weights.permutation(4, "k") == [1, 3, 2, 0]
     # layer j of the order (0-based) is binary from epoch j * k on and stays binary (METHODS.md §5.2)
-    assert weights_at(ascend, 8, 4) == [[1, 0, 0, 0], [1, 0, 0, 0], [1, 0, 1, 0], [1, 0, 1, 0],
-                                        [1, 0, 1, 1], [1, 0, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1]]
+    assert weights_at(ascend, 8, 4) == [
+        [1, 0, 0, 0],
+        [1, 0, 0, 0],
+        [1, 0, 1, 0],
+        [1, 0, 1, 0],
+        [1, 0, 1, 1],
+        [1, 0, 1, 1],
+        [1, 1, 1, 1],
+        [1, 1, 1, 1],
+    ]
 
 
 def test_sensitivity_table_must_cover_the_controlled_layers(tmp_path):
     table = sensitivity_csv(tmp_path, [99.0, 98.0])
-    schedule = Schedule.parse({"weights": {"order": "ascend", "epochs_per_layer": 1, "sensitivity": table},
-                               "layers": "all"})
+    schedule = Schedule.parse(
+        {"weights": {"order": "ascend", "epochs_per_layer": 1, "sensitivity": table}, "layers": "all"}
+    )
     with pytest.raises(BnnError, match=r"sensitivity: .* has layers \[1, 2\], this schedule controls layers 1..3"):
         schedule.check(5, 3)
     schedule.check(5, 3, tables_ready=False)  # at plan time the table does not exist yet

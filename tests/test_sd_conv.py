@@ -46,10 +46,10 @@ def test_asd_shifts_the_input_by_the_se_output_before_the_sign():
     conv.set_binary(False, True)
     x = torch.randn(2, 4, 5, 5) + 0.3
     se = conv.asd.body
-    with torch.no_grad():                                                 # keep the one hidden ReLU unit alive
+    with torch.no_grad():  # keep the one hidden ReLU unit alive
         se[0].weight.abs_()
     shift = torch.sigmoid(F.linear(F.relu(F.linear(x.mean(dim=(2, 3)), se[0].weight)), se[2].weight))
-    assert se[0].weight.shape == (1, 4)                                   # C // 16 guarded to 1
+    assert se[0].weight.shape == (1, 4)  # C // 16 guarded to 1
     expected = F.conv2d(torch.sign(x + shift[:, :, None, None]), conv.weight, padding=1)
     out = conv(x)
     torch.testing.assert_close(out, expected)
@@ -71,3 +71,13 @@ def test_sd_conv_with_both_switches_and_hidden_width():
 def test_sd_conv_refuses_a_weight_scale():
     with pytest.raises(BnnError, match="binary.scaling: 'channel_mean' does not apply to SD-BNN"):
         SDBinaryConv2d(4, 4, 3).configure(scaling="channel_mean")
+
+
+def test_binary_bf16_keeps_the_asd_block_in_float32():
+    conv = sd_conv(16, 4)
+    conv.set_binary(True, True)
+    conv.binary_dtype = torch.bfloat16
+    dtypes = []
+    conv.asd.register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
+    out = conv(torch.randn(2, 16, 5, 5))
+    assert dtypes == [torch.float32] and out.dtype == torch.float32

@@ -9,11 +9,11 @@ import torch
 
 import bnn
 from bnn import checkpoint
+from bnn.config import apply_scale, merge
 from bnn.errors import BnnError
 from bnn.evaluate import evaluate
 from bnn.export import export
 from bnn.nn import SDBinaryConv2d, binary_layers
-from bnn.config import apply_scale, merge
 from bnn.plan import Plan
 from bnn.report.targets import figure_inputs
 from bnn.train import run_stage
@@ -23,8 +23,12 @@ SD_BINARY = {"conv": "self_distribution", "weight_estimator": "ede", "act_estima
 
 
 def sd_stage(stage_spec, **overrides):
-    settings = {"model": CONVNET, "binary": SD_BINARY, "schedule": {"weights": "binary", "acts": "binary"},
-                "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4}}
+    settings = {
+        "model": CONVNET,
+        "binary": SD_BINARY,
+        "schedule": {"weights": "binary", "acts": "binary"},
+        "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4},
+    }
     return stage_spec(**{**settings, **overrides})
 
 
@@ -48,12 +52,15 @@ def test_sd_recipe_on_a_model_without_convs_fails_with_one_line(default_config):
     assert "models:" in message and "\n" not in message
 
 
-@pytest.mark.parametrize("change, start", [
-    ({"recipes": {"sdbnn": {"models": ["resnet"]}}}, "recipes.sdbnn.models: 'resnet' has no entry in model_specs"),
-    ({"recipes": {"sdbnn": {"models": "convnet"}}}, "recipes.sdbnn.models: must be a list"),
-    ({"methods": ["sdbnn"], "models": ["mlp"]}, "methods: no selected recipe applies"),
-    ({"scale": "tiny"}, "scale: 'tiny' is not defined in scales; known: none"),
-])
+@pytest.mark.parametrize(
+    "change, start",
+    [
+        ({"recipes": {"sdbnn": {"models": ["resnet"]}}}, "recipes.sdbnn.models: 'resnet' has no entry in model_specs"),
+        ({"recipes": {"sdbnn": {"models": "convnet"}}}, "recipes.sdbnn.models: must be a list"),
+        ({"methods": ["sdbnn"], "models": ["mlp"]}, "methods: no selected recipe applies"),
+        ({"scale": "tiny"}, "scale: 'tiny' is not defined in scales; known: none"),
+    ],
+)
 def test_bad_restrictions_and_scales_fail_with_one_line(default_config, change, start):
     config = copy.deepcopy(default_config)
     for key, value in change.items():
@@ -63,8 +70,11 @@ def test_bad_restrictions_and_scales_fail_with_one_line(default_config, change, 
 
 
 def test_scale_overlay_merges_over_the_config(default_config):
-    config = {**copy.deepcopy(default_config), "scale": "smoke",
-              "scales": {"smoke": {"train": {"epochs": 1}, "models": ["convnet"]}}}
+    config = {
+        **copy.deepcopy(default_config),
+        "scale": "smoke",
+        "scales": {"smoke": {"train": {"epochs": 1}, "models": ["convnet"]}},
+    }
     scaled = apply_scale(config)
     assert scaled["train"]["epochs"] == 1 and scaled["train"]["batch_size"] == default_config["train"]["batch_size"]
     assert {e[1] for e in Plan(config).experiments} == {"convnet"}

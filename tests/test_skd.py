@@ -35,14 +35,15 @@ def test_channel_spatial_loss_by_hand():
     f[0, 0] = 1.0  # channel means (1, 0) -> unit (1, 0); channel-mean map all 0.5 -> unit (0.5, 0.5, 0.5, 0.5)
     g = torch.zeros(1, 2, 2, 2)
     g[0, 1, 0, 0] = 4.0  # channel means (0, 1) -> unit (0, 1); map (2, 0, 0, 0) -> unit (1, 0, 0, 0)
-    one = math.sqrt(2) / 2 + 1.0 / 2 ** 2  # (|u_F - u_G| / C + |v_F - v_G| / H^2) / B, B = 1
+    one = math.sqrt(2) / 2 + 1.0 / 2**2  # (|u_F - u_G| / C + |v_F - v_G| / H^2) / B, B = 1
     assert channel_spatial(f, g).item() == pytest.approx(one)
     # two equal samples: one Frobenius norm over the batch (sqrt 2 times one sample's), then / B = 2
     two = (math.sqrt(2) * math.sqrt(2) / 2 + math.sqrt(2) * 1.0 / 4) / 2
     assert channel_spatial(f.repeat(2, 1, 1, 1), g.repeat(2, 1, 1, 1)).item() == pytest.approx(two)
     # 2-D features (MLP): only the channel term
     assert channel_spatial(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 3.0]])).item() == pytest.approx(
-        math.sqrt(2) / 2)
+        math.sqrt(2) / 2
+    )
 
 
 def test_channel_spatial_loss_gradient_reaches_only_the_binary_feature():
@@ -73,8 +74,9 @@ def test_label_bank_replaces_rows_keeps_rows_of_classes_without_correct_samples_
     z = torch.tensor([[0.5, 0.0, 0.0], [0.0, 1.0, 0.0]])
     labels = torch.tensor([0, 2])
     assert bank.kl(z, labels).item() == 0.0  # epoch 0: empty bank, zero weight
-    bank.observe(torch.tensor([[2.0, 0.0, 0.0], [4.0, 1.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]),
-                 torch.tensor([0, 0, 1, 2]))  # class 2's only sample is wrong
+    bank.observe(
+        torch.tensor([[2.0, 0.0, 0.0], [4.0, 1.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]), torch.tensor([0, 0, 1, 2])
+    )  # class 2's only sample is wrong
     bank.on_epoch_end(0)
     assert torch.equal(bank.bank[:2], torch.tensor([[3.0, 0.5, 0.0], [0.0, 1.0, 0.0]]))
     assert bank.valid.tolist() == [True, True, False]
@@ -87,14 +89,22 @@ def test_label_bank_replaces_rows_keeps_rows_of_classes_without_correct_samples_
     restored = SoftLabelBank(3, temperature=4.0)
     restored.load_state_dict(bank.state_dict())  # buffers: in checkpoint.pt and resume.pt
     assert restored.kl(z, labels).item() == pytest.approx(
-        (kl([3.0, 0.5, 0.0], [0.5, 0.0, 0.0], 4.0) + kl([0.0, 0.0, 2.0], [0.0, 1.0, 0.0], 4.0)) / 2, rel=1e-5)
+        (kl([3.0, 0.5, 0.0], [0.5, 0.0, 0.0], 4.0) + kl([0.0, 0.0, 2.0], [0.0, 1.0, 0.0], 4.0)) / 2, rel=1e-5
+    )
 
 
 def tiny_model() -> nn.Sequential:
     """An odd fan-in, so no binary output of the first layer is exactly 0."""
     torch.manual_seed(0)
-    model = nn.Sequential(BinaryLinear(5, 6, bias=False), nn.BatchNorm1d(6), nn.Hardtanh(), BinaryLinear(6, 6),
-                          nn.BatchNorm1d(6), nn.Hardtanh(), BinaryLinear(6, 3))
+    model = nn.Sequential(
+        BinaryLinear(5, 6, bias=False),
+        nn.BatchNorm1d(6),
+        nn.Hardtanh(),
+        BinaryLinear(6, 6),
+        nn.BatchNorm1d(6),
+        nn.Hardtanh(),
+        BinaryLinear(6, 3),
+    )
     configure_binary(model, **IRNET)
     set_layer_states(model, [[True, True], [True, True], [False, False]])
     return model.train()
@@ -133,10 +143,18 @@ def test_shadow_pass_leaves_batchnorm_running_stats_and_the_backward_intact():
     assert model[0].weight.grad is not None
 
 
-@pytest.mark.parametrize("arch, options, in_shape, pairs", [
-    ("resnet20_bireal", {}, (3, 32, 32), 18), ("resnet20", {}, (3, 32, 32), 18), ("vgg_small", {}, (3, 16, 16), 5),
-    ("convnet", {"channels": [8, 16, 32]}, (1, 8, 8), 2), ("mlp", {"hidden": [16, 16]}, (1, 8, 8), 1),
-    ("resnet18_cifar", {}, (3, 32, 32), 16), ("resnet18_bireal", {}, (3, 64, 64), 16)])
+@pytest.mark.parametrize(
+    "arch, options, in_shape, pairs",
+    [
+        ("resnet20_bireal", {}, (3, 32, 32), 18),
+        ("resnet20", {}, (3, 32, 32), 18),
+        ("vgg_small", {}, (3, 16, 16), 5),
+        ("convnet", {"channels": [8, 16, 32]}, (1, 8, 8), 2),
+        ("mlp", {"hidden": [16, 16]}, (1, 8, 8), 1),
+        ("resnet18_cifar", {}, (3, 32, 32), 16),
+        ("resnet18_bireal", {}, (3, 64, 64), 16),
+    ],
+)
 def test_feature_pairs_per_architecture(arch, options, in_shape, pairs):
     model = inner_binary(build(arch, 10, in_shape, **options))
     branch = ShadowBranch(model)
@@ -145,7 +163,8 @@ def test_feature_pairs_per_architecture(arch, options, in_shape, pairs):
     assert len(found) == pairs
     assert all(f.shape == g.shape for f, g in found)
     assert branch.penultimate.shape[0] == 2 and branch.penultimate.flatten(1).shape[1] == (
-        binary_layers(model)[-1].in_features)
+        binary_layers(model)[-1].in_features
+    )
 
 
 def test_skd_refuses_a_model_without_activations_after_its_binary_layers():
@@ -172,8 +191,11 @@ def test_skd_loss_is_the_weighted_sum_of_its_terms():
     logits = model(x)
     total = loss(logits, y)
     pairs = loss.shadow.pairs()
-    expected = (F.cross_entropy(logits, y) + sum(channel_spatial(f, g) for f, g in pairs) / 2
-                + 0.01 * label_cluster(loss.shadow.penultimate, y))  # epoch 0: no label term
+    expected = (
+        F.cross_entropy(logits, y)
+        + sum(channel_spatial(f, g) for f, g in pairs) / 2
+        + 0.01 * label_cluster(loss.shadow.penultimate, y)
+    )  # epoch 0: no label term
     assert total.item() == pytest.approx(expected.item())
 
 
@@ -205,7 +227,11 @@ def test_skdbnn_stage_trains_and_resume_restores_the_label_bank(default_config, 
             run_stage(spec, tmp_path / "resumed")
     saved = load_torch(tmp_path / "resumed/resume.pt")
     bank = saved["loss"]
-    assert saved["epochs_done"] == 2 and bank["terms.skd_labels.valid"].all() and bank["terms.skd_labels.bank"].shape == (10, 10)
+    assert (
+        saved["epochs_done"] == 2
+        and bank["terms.skd_labels.valid"].all()
+        and bank["terms.skd_labels.bank"].shape == (10, 10)
+    )
     run_stage(spec, tmp_path / "resumed")
     resumed = pd.read_csv(tmp_path / "resumed/metrics.csv")
     pd.testing.assert_frame_equal(resumed.drop(columns="seconds"), straight.drop(columns="seconds"))

@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import REPO, SMALL, TABLE, snakemake, without_timing
 
 CLUSTER = REPO / "tools/slurm-cluster.sh"
@@ -20,9 +19,10 @@ SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log
 
 pytestmark = [
     pytest.mark.workflow,
-    pytest.mark.skipif(not (shutil.which("slurmctld") or Path("/usr/sbin/slurmctld").exists())
-                       or not shutil.which("sbatch"),
-                       reason="SLURM not installed (apt-get install slurmctld slurmd slurm-client munge)"),
+    pytest.mark.skipif(
+        not (shutil.which("slurmctld") or Path("/usr/sbin/slurmctld").exists()) or not shutil.which("sbatch"),
+        reason="SLURM not installed (apt-get install slurmctld slurmd slurm-client munge)",
+    ),
 ]
 
 
@@ -30,8 +30,9 @@ pytestmark = [
 def cluster(tmp_path_factory):
     state = tmp_path_factory.mktemp("slurm-state")
     env = {**os.environ, "STATE": str(state)}
-    started = subprocess.run([CLUSTER, "start"], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                             timeout=120)
+    started = subprocess.run(
+        [CLUSTER, "start"], env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120
+    )
     try:
         assert started.returncode == 0, started.stderr
         yield state
@@ -46,8 +47,16 @@ def slurm_run(cluster, tmp_path_factory):
     (workdir / "tiny.yaml").write_text(yaml.safe_dump(SMALL))
     start = time.monotonic()
     # --slurm-init-seconds-before-status-checks 1: the plugin backs off by 10 s per poll from there
-    result = snakemake(workdir, "--profile", str(REPO / "profiles/slurm"), "--slurm-init-seconds-before-status-checks",
-                       "1", "--slurm-keep-successful-logs", TABLE, timeout=900)
+    result = snakemake(
+        workdir,
+        "--profile",
+        str(REPO / "profiles/slurm"),
+        "--slurm-init-seconds-before-status-checks",
+        "1",
+        "--slurm-keep-successful-logs",
+        TABLE,
+        timeout=900,
+    )
     seconds = time.monotonic() - start
     log = result.stdout + result.stderr
     report = os.environ.get("BNN_SLURM_LOG")  # .ci/run prints this file after the suite

@@ -9,9 +9,9 @@ from torch import nn
 
 from bnn.cli import main
 from bnn.evaluate import evaluate
+from bnn.model_summary import model_summary as summarize
 from bnn.nn import BinaryConv2d, BinaryLinear
 from bnn.report.tables.accuracy import build as accuracy_table
-from bnn.model_summary import model_summary as summarize
 from bnn.train import run_stage
 
 
@@ -55,8 +55,12 @@ def test_mlp_rows_and_totals_by_hand():
     model.last.set_binary(True, False)
     summary = summarize(model, (3, 2, 2))
     assert [(r.name, r.output_shape, r.precision) for r in summary.rows] == [
-        ("first", (8,), "32/32"), ("bn", (8,), ""), ("middle", (6,), "1/1"), ("last", (3,), "1/32"),
-        ("unused", None, "")]
+        ("first", (8,), "32/32"),
+        ("bn", (8,), ""),
+        ("middle", (6,), "1/1"),
+        ("last", (3,), "1/32"),
+        ("unused", None, ""),
+    ]
     assert [(r.binary_params, r.real_params) for r in summary.rows] == [(0, 96), (0, 16), (48, 6), (18, 3), (0, 6)]
     # MACs: first 12*8 and last 6*3 are 32-bit (last has real inputs); middle 8*6 is binary.
     assert [(r.macs, r.bops) for r in summary.rows] == [(96, 0), (0, 0), (0, 48), (18, 0), (0, 0)]
@@ -71,10 +75,13 @@ def test_mlp_rows_and_totals_by_hand():
     assert (record["weight_bits"], record["act_bits"]) == (1, 1)
 
 
-@pytest.mark.parametrize("acts, macs, bops", [
-    (False, 1296 + 1944 + 270, 0),  # stem 6*6*4*(2/2)*9, body 3*3*6*4*9, head 54*5
-    (True, 1296 + 270, 1944),
-])
+@pytest.mark.parametrize(
+    "acts, macs, bops",
+    [
+        (False, 1296 + 1944 + 270, 0),  # stem 6*6*4*(2/2)*9, body 3*3*6*4*9, head 54*5
+        (True, 1296 + 270, 1944),
+    ],
+)
 def test_conv_macs_follow_groups_stride_and_binary_inputs(acts, macs, bops):
     model = TinyConv()
     model.body.set_binary(True, acts)
@@ -111,10 +118,30 @@ def test_eval_json_and_accuracy_table_carry_the_summary(stage_spec, digits_dir, 
     record = evaluate(tmp_path / "checkpoint.pt", digits_dir)
     # mlp [32, 32] on 8x8 digits: 64*32 + BN 64 + 32*32 (binary) + BN 64 + 32*10+10 + BN 20
     params, binary = 2048 + 64 + 1024 + 64 + 330 + 20, 1024
-    assert {k: record[k] for k in ("params", "binary_params", "macs", "bops", "layers", "binary_weight_layers",
-                                   "binary_act_layers", "weight_bits", "act_bits")} == {
-        "params": params, "binary_params": binary, "macs": 64 * 32 + 32 * 10, "bops": 32 * 32, "layers": 3,
-        "binary_weight_layers": 1, "binary_act_layers": 1, "weight_bits": 1, "act_bits": 1}
+    assert {
+        k: record[k]
+        for k in (
+            "params",
+            "binary_params",
+            "macs",
+            "bops",
+            "layers",
+            "binary_weight_layers",
+            "binary_act_layers",
+            "weight_bits",
+            "act_bits",
+        )
+    } == {
+        "params": params,
+        "binary_params": binary,
+        "macs": 64 * 32 + 32 * 10,
+        "bops": 32 * 32,
+        "layers": 3,
+        "binary_weight_layers": 1,
+        "binary_act_layers": 1,
+        "weight_bits": 1,
+        "act_bits": 1,
+    }
     assert record["model_kib"] == round((binary + 32 * (params - binary)) / 8192, 3)
     assert record["float_kib"] == round(32 * params / 8192, 3)
     assert record["compression"] == round(32 * params / (binary + 32 * (params - binary)), 3)
@@ -137,20 +164,42 @@ def test_cli_summary_of_a_registered_model_and_of_a_checkpoint(stage_spec, tmp_p
 
 
 def test_cli_summary_of_any_input_shape_with_real_layers(capsys):
-    assert main(["summary", "--model", "convnet", "--in-shape", "3,32,32", "--num-classes", "10",
-                 "--option", "channels=[8]", "--binary", "none"]) == 0
+    assert (
+        main(
+            [
+                "summary",
+                "--model",
+                "convnet",
+                "--in-shape",
+                "3,32,32",
+                "--num-classes",
+                "10",
+                "--option",
+                "channels=[8]",
+                "--binary",
+                "none",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "8x32x32" in out  # C, H, W
     assert "(0 1-bit, 82,182 32-bit)" in out  # 3*8*9 + BN 16 + 8*32*32*10+10 + BN 20
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--model", "mlp"], "--dataset: missing"),
-    (["--model", "mlp", "--dataset", "digits", "--binary", "weigths"], "--binary: 'weigths' is not one of"),
-    (["--model", "mlp", "--dataset", "digits", "--option", "hidden"], "--option: 'hidden' is not key=value"),
-    (["--model", "mlp", "--in-shape", "3,x,32", "--num-classes", "10"], "--in-shape: '3,x,32'"),
-    (["--model", "mlp", "--dataset", "digits", "--checkpoint", "c.pt"], "--model: the checkpoint defines the model"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "mlp"], "--dataset: missing"),
+        (["--model", "mlp", "--dataset", "digits", "--binary", "weigths"], "--binary: 'weigths' is not one of"),
+        (["--model", "mlp", "--dataset", "digits", "--option", "hidden"], "--option: 'hidden' is not key=value"),
+        (["--model", "mlp", "--in-shape", "3,x,32", "--num-classes", "10"], "--in-shape: '3,x,32'"),
+        (
+            ["--model", "mlp", "--dataset", "digits", "--checkpoint", "c.pt"],
+            "--model: the checkpoint defines the model",
+        ),
+    ],
+)
 def test_cli_summary_errors_are_one_line(args, message, capsys):
     assert main(["summary", *args]) == 2
     err = capsys.readouterr().err

@@ -47,15 +47,25 @@ def test_two_step_chain_inherits_every_parameter_and_ends_binary(stage_spec, dig
     run_stage(stage_spec(), tmp_path / "teacher")
     kd = {"loss": {"distributional": 1.0}, "teacher": str(tmp_path / "teacher" / "checkpoint.pt")}
     run_stage(stage_spec(schedule={"weights": "real", "acts": "binary"}, **kd), tmp_path / "step1")
-    run_stage(stage_spec(schedule={"weights": "binary", "acts": "binary"}, init=str(tmp_path / "step1/checkpoint.pt"),
-                         optimizer={"name": "sgd", "lr": 0.0}, **kd), tmp_path / "step2")
+    run_stage(
+        stage_spec(
+            schedule={"weights": "binary", "acts": "binary"},
+            init=str(tmp_path / "step1/checkpoint.pt"),
+            optimizer={"name": "sgd", "lr": 0.0},
+            **kd,
+        ),
+        tmp_path / "step2",
+    )
     step1 = load_torch(tmp_path / "step1/checkpoint.pt")
     step2 = load_torch(tmp_path / "step2/checkpoint.pt")
     for name, tensor in step1["state_dict"].items():
         if name.endswith("weight") or name.endswith("bias"):
             assert torch.equal(tensor, step2["state_dict"][name]), name  # lr 0: step 2 kept step 1's parameters
     assert [s["stage"] for s in step2["lineage"]] == ["train", "train"]
-    result1, result2 = evaluate(tmp_path / "step1/checkpoint.pt", digits_dir), evaluate(tmp_path / "step2/checkpoint.pt", digits_dir)
+    result1, result2 = (
+        evaluate(tmp_path / "step1/checkpoint.pt", digits_dir),
+        evaluate(tmp_path / "step2/checkpoint.pt", digits_dir),
+    )
     assert (result1["weight_bits"], result1["act_bits"]) == (32, 1)
     assert (result2["weight_bits"], result2["act_bits"]) == (1, 1)
     assert result2["binary_check"]["ok"] and result2["binary_params"] == 32 * 32
@@ -109,9 +119,16 @@ def test_checkpoint_with_mismatched_tensors_gives_one_line(stage_spec, digits_di
 
 
 def test_sgdat_stage_trains_binary_weights_and_logs_flip_ratio(stage_spec, digits_dir, tmp_path):
-    spec = stage_spec(epochs=3, schedule={"weights": "binary", "acts": "binary"},
-                      optimizer={"name": "split", "binary": {"name": "sgdat", "lr": 1e-3, "threshold": 1e-7},
-                                 "real": {"name": "adam", "lr": 3e-3}}, lr_schedule={"name": "constant"})
+    spec = stage_spec(
+        epochs=3,
+        schedule={"weights": "binary", "acts": "binary"},
+        optimizer={
+            "name": "split",
+            "binary": {"name": "sgdat", "lr": 1e-3, "threshold": 1e-7},
+            "real": {"name": "adam", "lr": 3e-3},
+        },
+        lr_schedule={"name": "constant"},
+    )
     run_stage(spec, tmp_path)
     rows = read_metrics(tmp_path)
     ratios = [float(r["flip_ratio"]) for r in rows]
@@ -139,9 +156,11 @@ def test_loop_drives_the_ede_schedule_every_epoch(stage_spec, tmp_path, monkeypa
         original(self, epoch, epochs)
 
     monkeypatch.setattr(ErrorDecay, "on_epoch_start", record)
-    spec = stage_spec(epochs=3, schedule={"weights": "binary", "acts": "binary"},
-                      binary={"weight_estimator": {"name": "ede", "t_min": 0.1}, "act_estimator": "ede",
-                              "scaling": "libra_pb"})
+    spec = stage_spec(
+        epochs=3,
+        schedule={"weights": "binary", "acts": "binary"},
+        binary={"weight_estimator": {"name": "ede", "t_min": 0.1}, "act_estimator": "ede", "scaling": "libra_pb"},
+    )
     run_stage(spec, tmp_path)
     # 3 binarizable layers x 2 estimators, at the start of every epoch (the loop protocol, bnn/callbacks.py)
     assert sorted(set(seen)) == [(0, 3), (1, 3), (2, 3)] and len(seen) == 3 * 3 * 2

@@ -8,13 +8,27 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-
 from conftest import REPO, SMALL, TABLE, TINY_BASE, snakemake, without_timing
 
-METHODS = ["float", "binary", "adambnn", "sgdat", "iterative-forward", "iterative-reverse", "iterative-ascend",
-           "iterative-descend"]
-FIGURES = ["accuracy", "accuracy_vs_size", "accuracy_vs_speedup", "learning_curves", "iterative", "optimizers",
-           "sensitivity"]
+METHODS = [
+    "float",
+    "binary",
+    "adambnn",
+    "sgdat",
+    "iterative-forward",
+    "iterative-reverse",
+    "iterative-ascend",
+    "iterative-descend",
+]
+FIGURES = [
+    "accuracy",
+    "accuracy_vs_size",
+    "accuracy_vs_speedup",
+    "learning_curves",
+    "iterative",
+    "optimizers",
+    "sensitivity",
+]
 TABLES = ["accuracy", "summary", "inference"]
 
 
@@ -32,12 +46,29 @@ TINY = {
     "train": {**TINY_BASE["train"], "progress": {"interval": 0.001}},  # a progress line after (almost) every batch
     "methods": [*METHODS, "sensitivity"],
     "models": ["mlp", "convnet"],
-    "recipes": {"sensitivity": {"epochs": 2},
-                **{f"iterative-{order}": iterative(order) for order in ("forward", "reverse", "ascend", "descend")}},
+    "recipes": {
+        "sensitivity": {"epochs": 2},
+        **{f"iterative-{order}": iterative(order) for order in ("forward", "reverse", "ascend", "descend")},
+    },
     "deploy": {"batch": [1], "repeats": 2},  # every evaluated run deployed, timed briefly
 }
-REQUIRED = ["dataset", "model", "method", "seed", "weight_bits", "act_bits", "top1", "top5", "test_loss",
-            "epochs", "params", "binary_params", "train_seconds", "wall_seconds", "max_rss_mb"]
+REQUIRED = [
+    "dataset",
+    "model",
+    "method",
+    "seed",
+    "weight_bits",
+    "act_bits",
+    "top1",
+    "top5",
+    "test_loss",
+    "epochs",
+    "params",
+    "binary_params",
+    "train_seconds",
+    "wall_seconds",
+    "max_rss_mb",
+]
 
 
 def planned_jobs(result: subprocess.CompletedProcess) -> dict[str, int]:
@@ -65,8 +96,15 @@ def test_dry_run_lists_the_stage_chain(tmp_path):
     (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
     # per model: 8 recipes, adambnn has 2 stages; sensitivity: 3 layers each (mlp 32-32-10; convnet 8-16 + linear)
     assert planned_jobs(snakemake(tmp_path, "-n", "--quiet", "rules")) == {
-        "prepare_data": 1, "train_stage": 2 * 9 + 3 + 3, "evaluate": 2 * 8, "deploy": 2 * 8,
-        "sensitivity_table": 2, "table": len(TABLES), "results_readme": 1, "figure": len(FIGURES)}
+        "prepare_data": 1,
+        "train_stage": 2 * 9 + 3 + 3,
+        "evaluate": 2 * 8,
+        "deploy": 2 * 8,
+        "sensitivity_table": 2,
+        "table": len(TABLES),
+        "results_readme": 1,
+        "figure": len(FIGURES),
+    }
 
 
 @pytest.mark.workflow
@@ -76,10 +114,17 @@ def test_accuracy_table_has_every_run_with_its_bits(workflow_run):
     assert len(table) == 2 * len(METHODS) and set(table["method"]) == set(METHODS)
     assert not table.duplicated(["dataset", "model", "method", "seed"]).any()
     assert table["top1"].between(0, 100).all() and (table["top5"] >= table["top1"]).all()
-    bits = {m: tuple(g[["weight_bits", "act_bits"]].drop_duplicates().itertuples(index=False))
-            for m, g in table.groupby("method")}
-    assert bits == {"float": ((32, 32),), "binary": ((1, 1),), "adambnn": ((1, 1),), "sgdat": ((1, 1),),
-                    **{m: ((1, 32),) for m in METHODS if m.startswith("iterative")}}
+    bits = {
+        m: tuple(g[["weight_bits", "act_bits"]].drop_duplicates().itertuples(index=False))
+        for m, g in table.groupby("method")
+    }
+    assert bits == {
+        "float": ((32, 32),),
+        "binary": ((1, 1),),
+        "adambnn": ((1, 1),),
+        "sgdat": ((1, 1),),
+        **{m: ((1, 32),) for m in METHODS if m.startswith("iterative")},
+    }
     binary = table[table["weight_bits"] == 1]
     assert (binary["binary_params"] > 0).all() and (table[table["method"] == "float"]["binary_params"] == 0).all()
     assert (table[table["method"] == "adambnn"]["epochs"] == 4).all()  # two stages of 2 epochs
@@ -131,7 +176,8 @@ def test_sensitivity_table_orders_ascend_and_descend(workflow_run):
     table = pd.read_csv(base / "sensitivity/seed0/sensitivity.csv")
     assert table["layer"].tolist() == [1, 2, 3] and (table["epochs"] == 2).all()
     assert table[["dataset", "model", "method", "seed"]].drop_duplicates().values.tolist() == [
-        ["digits", "mlp", "sensitivity", 0]]
+        ["digits", "mlp", "sensitivity", 0]
+    ]
     for k in (1, 2, 3):  # each row comes from the stage in which only that layer was binary
         layer_metrics = pd.read_csv(base / f"sensitivity/seed0/layer{k}/metrics.csv")
         assert table.loc[k - 1, "val_acc"] == pytest.approx(layer_metrics["val_acc"].iloc[-1])
@@ -170,8 +216,13 @@ def test_every_evaluated_run_is_deployed_and_measured(workflow_run):
     inference = pd.read_csv(workflow_run / "results/tables/inference.csv")
     runs = inference[["model", "method"]].drop_duplicates()
     assert len(runs) == 2 * len(METHODS) and (inference["batch"] == 1).all()
-    assert set(inference["backend"]) == {"torch-float", "torch-binary", "openvino-float", "openvino-binary",
-                                         "onnxruntime"}
+    assert set(inference["backend"]) == {
+        "torch-float",
+        "torch-binary",
+        "openvino-float",
+        "openvino-binary",
+        "onnxruntime",
+    }
     binary = inference[inference["backend"] == "openvino-binary"].set_index(["model", "method"])
     # one BinaryConvolution per W1/A1 layer (a binary Linear runs as a 1x1 one); W1/A32 and float runs have none
     w1a1 = {"binary", "adambnn", "sgdat"}
@@ -184,8 +235,10 @@ def test_every_evaluated_run_is_deployed_and_measured(workflow_run):
         deploy = workflow_run / f"results/runs/digits/{row.model}/{row.method}/seed0/{final}/deploy"
         assert all((deploy / name).stat().st_size > 0 for name in ("model.onnx", "model.xml", "model.bin"))
     summary = pd.read_csv(workflow_run / "results/tables/summary.csv")
-    assert summary["speedup_b1"].notna().all() and "speed-up b1" in (
-        workflow_run / "results/tables/summary.md").read_text()
+    assert (
+        summary["speedup_b1"].notna().all()
+        and "speed-up b1" in (workflow_run / "results/tables/summary.md").read_text()
+    )
 
 
 def report_results(html: str) -> dict:
@@ -199,9 +252,14 @@ def test_html_report_holds_every_table_and_figure_with_captions(workflow_run):
     result = snakemake(workflow_run, "--report", "results/report.html")
     assert result.returncode == 0, result.stderr[-2000:]
     entries = report_results((workflow_run / "results/report.html").read_text())
-    expected = {**{f"results/figures/{name}.png": "image/png" for name in FIGURES},
-                **{f"results/tables/{name}.{ext}": mime for name in TABLES
-                   for ext, mime in (("csv", "text/csv"), ("html", "text/html"))}}
+    expected = {
+        **{f"results/figures/{name}.png": "image/png" for name in FIGURES},
+        **{
+            f"results/tables/{name}.{ext}": mime
+            for name in TABLES
+            for ext, mime in (("csv", "text/csv"), ("html", "text/html"))
+        },
+    }
     assert {path: entry["mime_type"] for path, entry in entries.items()} == expected
     for path, entry in entries.items():
         assert len(entry["caption"]) > 100 and entry["data_uri"].startswith(f"data:{expected[path]}"), path
@@ -222,14 +280,21 @@ def test_changing_one_recipe_reruns_only_its_stages(workflow_run, tmp_path):
     overlay = tmp_path / "changed.yaml"
     overlay.write_text(yaml.safe_dump(changed))
     result = snakemake(workflow_run, "-n", "--quiet", "rules", configfile=overlay)
-    assert planned_jobs(result) == {"train_stage": 2, "evaluate": 2, "deploy": 2, "table": len(TABLES),
-                                    "results_readme": 1, "figure": len(FIGURES) - 2}  # not iterative, sensitivity
+    assert planned_jobs(result) == {
+        "train_stage": 2,
+        "evaluate": 2,
+        "deploy": 2,
+        "table": len(TABLES),
+        "results_readme": 1,
+        "figure": len(FIGURES) - 2,
+    }  # not iterative, sensitivity
 
 
 @pytest.mark.workflow
 def test_changing_a_speed_setting_reruns_nothing(workflow_run, tmp_path):
-    faster = dict(TINY, train={**TINY["train"], "threads": 2, "workers": 3, "compile": False,
-                               "progress": {"interval": 60}})
+    faster = dict(
+        TINY, train={**TINY["train"], "threads": 2, "workers": 3, "compile": False, "progress": {"interval": 60}}
+    )
     overlay = tmp_path / "faster.yaml"
     overlay.write_text(yaml.safe_dump(faster))
     result = snakemake(workflow_run, "--cores", "2", configfile=overlay)
@@ -244,6 +309,10 @@ def test_progress_lines_appear_in_a_stage_log(workflow_run):
 
 
 def test_lint_is_clean():
-    result = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--lint"],
-                            capture_output=True, text=True, cwd=REPO)
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--lint"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert result.returncode == 0 and "Congratulations" in result.stdout + result.stderr, result.stdout[-2000:]

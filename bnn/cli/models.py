@@ -49,9 +49,18 @@ def summary_model(args: argparse.Namespace):
     from bnn.schedule import Schedule
 
     if args.checkpoint:
-        given = [flag for flag, value in (("--model", args.model), ("--dataset", args.dataset),
-                                          ("--in-shape", args.in_shape), ("--num-classes", args.num_classes),
-                                          ("--option", args.option), ("--binary", args.binary)) if value]
+        given = [
+            flag
+            for flag, value in (
+                ("--model", args.model),
+                ("--dataset", args.dataset),
+                ("--in-shape", args.in_shape),
+                ("--num-classes", args.num_classes),
+                ("--option", args.option),
+                ("--binary", args.binary),
+            )
+            if value
+        ]
         if given:
             raise BnnError(f"{given[0]}: the checkpoint defines the model; drop {given[0]} or --checkpoint")
         ckpt = checkpoint.read(args.checkpoint)
@@ -101,16 +110,21 @@ def measure(args: argparse.Namespace, model, in_shape) -> dict:
 
     arch = args.model or checkpoint.read(args.checkpoint)["model"]["arch"]
     threads = args.threads or default_threads()
-    return {"model": arch, "dataset": args.dataset,
-            **measure_model(model, tuple(in_shape), args.batch, threads, args.repeats)}
+    return {
+        "model": arch,
+        "dataset": args.dataset,
+        **measure_model(model, tuple(in_shape), args.batch, threads, args.repeats),
+    }
 
 
 def cmd_export(args: argparse.Namespace) -> None:
     from bnn.export import export
 
     sizes = export(args.checkpoint, args.out)
-    print(f"{args.checkpoint} -> {args.out} ({sizes['file_bytes']:,} bytes): {sizes['layers']} binary-weight "
-          f"layers packed into {sizes['packed_bytes']:,} bytes ({sizes['float_bytes']:,} as float32)")
+    print(
+        f"{args.checkpoint} -> {args.out} ({sizes['file_bytes']:,} bytes): {sizes['layers']} binary-weight "
+        f"layers packed into {sizes['packed_bytes']:,} bytes ({sizes['float_bytes']:,} as float32)"
+    )
 
 
 def register(sub) -> None:
@@ -119,13 +133,22 @@ def register(sub) -> None:
     p.add_argument("--dataset", help="dataset whose input shape and class count to use, e.g. digits")
     p.add_argument("--in-shape", help="input shape C,H,W (instead of, or over, --dataset's)")
     p.add_argument("--num-classes", type=int, help="class count (instead of, or over, --dataset's)")
-    p.add_argument("--option", action="append", metavar="KEY=VALUE", help="architecture option (YAML value); repeatable")
-    p.add_argument("--binary", metavar="weights,acts|weights|acts|none",
-                   help="what the inner layers binarize (first and last stay real); default weights,acts")
+    p.add_argument(
+        "--option", action="append", metavar="KEY=VALUE", help="architecture option (YAML value); repeatable"
+    )
+    p.add_argument(
+        "--binary",
+        metavar="weights,acts|weights|acts|none",
+        help="what the inner layers binarize (first and last stay real); default weights,acts",
+    )
     p.add_argument("--checkpoint", help="summarise this checkpoint's model and binarization state instead")
-    p.add_argument("--measure", action="store_true", help="also export the model (random weights unless "
-                   "--checkpoint) and print its latency in torch-float, torch-binary, openvino-float, "
-                   "openvino-binary and the speed-up")
+    p.add_argument(
+        "--measure",
+        action="store_true",
+        help="also export the model (random weights unless "
+        "--checkpoint) and print its latency in torch-float, torch-binary, openvino-float, "
+        "openvino-binary and the speed-up",
+    )
     p.add_argument("--json", action="store_true", help="print the measurement as one JSON object (implies --measure)")
     p.add_argument("--batch", type=int, default=1, help="batch size of --measure (default 1)")
     p.add_argument("--threads", type=int, help="CPU threads of every backend in --measure (default: all available)")

@@ -40,8 +40,11 @@ def cmd_results_readme(args: argparse.Namespace) -> None:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("table", help="write one results table as NAME.csv, .html and .md (e.g. accuracy from the "
-                                     "runs' eval.json, summary from accuracy.csv)")
+    p = sub.add_parser(
+        "table",
+        help="write one results table as NAME.csv, .html and .md (e.g. accuracy from the "
+        "runs' eval.json, summary from accuracy.csv)",
+    )
     p.add_argument("name", help="a registered table: accuracy, summary, ...")
     p.add_argument("--out", required=True, help="the .csv path; the .html and .md are written beside it")
     p.add_argument("files", nargs="+", help="the table's inputs (what the workflow passes)")
@@ -50,8 +53,11 @@ def register(sub) -> None:
     p = sub.add_parser("figure", help="draw one results figure (PNG)")
     p.add_argument("name", help="a registered figure: accuracy, accuracy_vs_size, learning_curves, ...")
     p.add_argument("--out", required=True)
-    p.add_argument("files", nargs="+", help="the figure's inputs: accuracy.csv, metrics.csv files in stage order, "
-                                            "or sensitivity.csv files")
+    p.add_argument(
+        "files",
+        nargs="+",
+        help="the figure's inputs: accuracy.csv, metrics.csv files in stage order, or sensitivity.csv files",
+    )
     p.set_defaults(func=cmd_figure)
 
     p = sub.add_parser("sensitivity", help="gather the per-layer stages of a sensitivity recipe into a table")

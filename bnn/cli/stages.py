@@ -47,8 +47,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     result = train(spec, args.run_dir, argv)
     if result is None:  # a launcher, or a rank other than 0
         return
-    print(f"trained {args.run_dir}: {result['epochs']} epochs in {result['seconds']:.1f}s, "
-          f"final val acc {result['final'].get('val_acc')}")
+    print(
+        f"trained {args.run_dir}: {result['epochs']} epochs in {result['seconds']:.1f}s, "
+        f"final val acc {result['final'].get('val_acc')}"
+    )
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
@@ -57,8 +59,10 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
     record = evaluate(args.checkpoint, args.data, args.benchmarks)
     write_json(args.out, record)
-    print(f"{args.checkpoint}: top1 {record['top1']:.2f}% top5 {record['top5']:.2f}% "
-          f"W{record['weight_bits']}/A{record['act_bits']} binary check ok")
+    print(
+        f"{args.checkpoint}: top1 {record['top1']:.2f}% top5 {record['top5']:.2f}% "
+        f"W{record['weight_bits']}/A{record['act_bits']} binary check ok"
+    )
 
 
 def cmd_plan(args: argparse.Namespace) -> None:
@@ -76,26 +80,45 @@ def register(sub) -> None:
     p.add_argument("--data-root", default=None, help="where raw datasets live (not needed for digits)")
     p.add_argument("--split-seed", type=int, default=0)
     p.add_argument("--val-size", default="0.15", help="validation hold-out: a count, or a fraction < 1")
-    p.add_argument("--options", default="{}", help="the dataset's dataset_options as JSON (val_size overrides "
-                                                   "--val-size; image_folder needs path, size, num_classes)")
+    p.add_argument(
+        "--options",
+        default="{}",
+        help="the dataset's dataset_options as JSON (val_size overrides "
+        "--val-size; image_folder needs path, size, num_classes)",
+    )
     p.set_defaults(func=cmd_prepare)
 
-    p = sub.add_parser("train", help="run one training stage from its spec (distributed.nproc > 1: launches "
-                                     "that many processes under torchrun)")
+    p = sub.add_parser(
+        "train",
+        help="run one training stage from its spec (distributed.nproc > 1: launches "
+        "that many processes under torchrun)",
+    )
     p.add_argument("--spec", required=True, help="spec.yaml path, or the spec as inline JSON")
     p.add_argument("--run-dir", required=True)
-    p.add_argument("--threads", type=int, default=None,
-                   help="the job's torch CPU threads, split over distributed.nproc processes (overrides the spec)")
-    p.add_argument("--speed", default=None, help="speed-only settings as JSON, e.g. '{\"workers\": 4, \"compile\": "
-                                                 "true, \"progress\": {\"interval\": 10}}' (override the spec)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="the job's torch CPU threads, split over distributed.nproc processes (overrides the spec)",
+    )
+    p.add_argument(
+        "--speed",
+        default=None,
+        help='speed-only settings as JSON, e.g. \'{"workers": 4, "compile": '
+        'true, "progress": {"interval": 10}}\' (override the spec)',
+    )
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="test a checkpoint and write eval.json")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", required=True, help="prepared data folder (results/data/<dataset>)")
     p.add_argument("--out", required=True)
-    p.add_argument("--benchmarks", nargs="*", default=[],
-                   help="Snakemake benchmark.tsv of each of the run's stages: its cost (wall_seconds, max_rss_mb)")
+    p.add_argument(
+        "--benchmarks",
+        nargs="*",
+        default=[],
+        help="Snakemake benchmark.tsv of each of the run's stages: its cost (wall_seconds, max_rss_mb)",
+    )
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("plan", help="print the stage chain a config expands to")

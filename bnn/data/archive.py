@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import tarfile
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 ARCHIVES = (".zip", ".tar.gz")
 

@@ -14,15 +14,18 @@ from bnn.errors import BnnError
 PADDING_MODES = {"zeros": "constant", "edge": "replicate"}
 
 
-def crop(x: torch.Tensor, top: torch.Tensor, left: torch.Tensor, padding: int, padding_mode: str = "zeros") -> torch.Tensor:
+def crop(
+    x: torch.Tensor, top: torch.Tensor, left: torch.Tensor, padding: int, padding_mode: str = "zeros"
+) -> torch.Tensor:
     """Pad ``x`` (N, C, H, W) by ``padding`` on every side and cut each image's H x W window at its own
     (``top``, ``left``) offset in the padded image (offsets 0..2*padding; ``padding`` is no shift)."""
     n, c, h, w = x.shape
     padded = F.pad(x, (padding,) * 4, mode=PADDING_MODES[padding_mode])
     rows = (top.view(n, 1) + torch.arange(h, device=x.device)).view(n, 1, h, 1)
     cols = (left.view(n, 1) + torch.arange(w, device=x.device)).view(n, 1, 1, w)
-    return padded[torch.arange(n, device=x.device).view(n, 1, 1, 1), torch.arange(c, device=x.device).view(1, c, 1, 1),
-                  rows, cols]
+    return padded[
+        torch.arange(n, device=x.device).view(n, 1, 1, 1), torch.arange(c, device=x.device).view(1, c, 1, 1), rows, cols
+    ]
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,26 @@ from bnn.data.image_folder import find_image_folder, read_image_folder
 from bnn.data.raw import RawDataset, as_uint8, describe_files, download, find_folder, missing
 
 LAYOUTS = {
-    "cifar10": {"folder": "cifar-10-batches-py", "train": [f"data_batch_{i}" for i in range(1, 6)],
-                "test": ["test_batch"], "meta": "batches.meta", "names": "label_names", "labels": "labels",
-                "torchvision": "CIFAR10", "jpg": "cifar10-jpg"},
-    "cifar100": {"folder": "cifar-100-python", "train": ["train"], "test": ["test"], "meta": "meta",
-                 "names": "fine_label_names", "labels": "fine_labels", "torchvision": "CIFAR100",
-                 "jpg": "cifar100-jpg"},
+    "cifar10": {
+        "folder": "cifar-10-batches-py",
+        "train": [f"data_batch_{i}" for i in range(1, 6)],
+        "test": ["test_batch"],
+        "meta": "batches.meta",
+        "names": "label_names",
+        "labels": "labels",
+        "torchvision": "CIFAR10",
+        "jpg": "cifar10-jpg",
+    },
+    "cifar100": {
+        "folder": "cifar-100-python",
+        "train": ["train"],
+        "test": ["test"],
+        "meta": "meta",
+        "names": "fine_label_names",
+        "labels": "fine_labels",
+        "torchvision": "CIFAR100",
+        "jpg": "cifar100-jpg",
+    },
 }
 
 
@@ -38,8 +52,10 @@ def _batches(paths: list[Path], labels_key: str) -> tuple[np.ndarray, np.ndarray
 def cifar_loader(dataset: str):
     layout = LAYOUTS[dataset]
     names = layout["train"] + layout["test"] + [layout["meta"]]
-    expected = (f"{layout['folder']}/{{{','.join(names)}}} (or {layout['jpg']}.tar.gz, "
-                f"train/<class>/*.jpg + test/<class>/*.jpg)")
+    expected = (
+        f"{layout['folder']}/{{{','.join(names)}}} (or {layout['jpg']}.tar.gz, "
+        f"train/<class>/*.jpg + test/<class>/*.jpg)"
+    )
 
     def has_all(folder: Path) -> bool:
         return all((folder / name).is_file() for name in names)
@@ -56,16 +72,23 @@ def cifar_loader(dataset: str):
             if options.get("download", True):
                 import torchvision
 
-                download(dataset, lambda: getattr(torchvision.datasets, layout["torchvision"])(data_root, download=True),
-                         expected, data_root)
+                download(
+                    dataset,
+                    lambda: getattr(torchvision.datasets, layout["torchvision"])(data_root, download=True),
+                    expected,
+                    data_root,
+                )
                 folder = batches_folder(data_root)
         if folder is None:
             raise missing(dataset, expected, data_root)
         tr_x, tr_y = _batches([folder / n for n in layout["train"]], layout["labels"])
         te_x, te_y = _batches([folder / n for n in layout["test"]], layout["labels"])
-        classes = [c.decode() if isinstance(c, bytes) else c for c in _unpickle(folder / layout["meta"])[layout["names"]]]
-        return RawDataset(tr_x, tr_y, te_x, te_y, classes=classes,
-                          source=describe_files([folder / name for name in names]))
+        classes = [
+            c.decode() if isinstance(c, bytes) else c for c in _unpickle(folder / layout["meta"])[layout["names"]]
+        ]
+        return RawDataset(
+            tr_x, tr_y, te_x, te_y, classes=classes, source=describe_files([folder / name for name in names])
+        )
 
     return load
 

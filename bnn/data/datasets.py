@@ -16,8 +16,8 @@ images, shipped inside the installed package, so it works offline).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import numpy as np
 
@@ -68,8 +68,12 @@ def dataset_info(name: str, options: dict | None = None, key: str = "datasets") 
 
 def prepared_info(meta: dict) -> DatasetInfo:
     """What a prepared dataset's ``meta.json`` tells of it (shape, classes, streaming), as a registry entry."""
-    return DatasetInfo(tuple(meta["shape"]), meta["num_classes"], DATASETS.get(meta["dataset"]).load,
-                       streams=meta["kind"] == "streaming")
+    return DatasetInfo(
+        tuple(meta["shape"]),
+        meta["num_classes"],
+        DATASETS.get(meta["dataset"]).load,
+        streams=meta["kind"] == "streaming",
+    )
 
 
 def load_digits(data_root: str | None, split_seed: int, options: dict) -> RawDataset:
@@ -82,10 +86,15 @@ def load_digits(data_root: str | None, split_seed: int, options: dict) -> RawDat
     bunch = sklearn_digits()
     images = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)[:, None]
     labels = bunch.target.astype(np.int64)
-    tr_x, te_x, tr_y, te_y = train_test_split(images, labels, test_size=0.2, stratify=labels,
-                                              random_state=split_seed)
-    return RawDataset(tr_x, tr_y, te_x, te_y, classes=[str(c) for c in bunch.target_names],
-                      source={"package": f"scikit-learn {sklearn.__version__}", "loader": "load_digits"})
+    tr_x, te_x, tr_y, te_y = train_test_split(images, labels, test_size=0.2, stratify=labels, random_state=split_seed)
+    return RawDataset(
+        tr_x,
+        tr_y,
+        te_x,
+        te_y,
+        classes=[str(c) for c in bunch.target_names],
+        source={"package": f"scikit-learn {sklearn.__version__}", "loader": "load_digits"},
+    )
 
 
 def _positive_ints(options: dict, names: tuple[str, ...], key: str) -> None:
@@ -105,8 +114,11 @@ def image_folder_shape(options: dict, key: str) -> dict:
     if not isinstance(options["stream"], bool):
         raise BnnError(f"{key}.stream: {options['stream']!r} must be true or false")
     size = options["size"]
-    return {"shape": (options["channels"], size, size), "num_classes": options["num_classes"],
-            "streams": options["stream"]}
+    return {
+        "shape": (options["channels"], size, size),
+        "num_classes": options["num_classes"],
+        "streams": options["stream"],
+    }
 
 
 def imagenet_shape(options: dict, key: str) -> dict:
@@ -123,7 +135,9 @@ DATASETS.register("cifar10")(DatasetInfo((3, 32, 32), 10, load_cifar10))
 DATASETS.register("cifar100")(DatasetInfo((3, 32, 32), 100, load_cifar100))
 DATASETS.register("svhn")(DatasetInfo((3, 32, 32), 10, load_svhn))
 DATASETS.register("tiny_imagenet")(DatasetInfo((3, 64, 64), 200, load_tiny_imagenet, ("val_size",)))
-DATASETS.register("imagenet")(DatasetInfo((3, 224, 224), 1000, load_imagenet, IMAGENET_OPTIONS, imagenet_shape,
-                                          streams=True))
-DATASETS.register("image_folder")(DatasetInfo(None, None, load_image_folder, COMMON_OPTIONS + FOLDER_OPTIONS,
-                                              image_folder_shape))
+DATASETS.register("imagenet")(
+    DatasetInfo((3, 224, 224), 1000, load_imagenet, IMAGENET_OPTIONS, imagenet_shape, streams=True)
+)
+DATASETS.register("image_folder")(
+    DatasetInfo(None, None, load_image_folder, COMMON_OPTIONS + FOLDER_OPTIONS, image_folder_shape)
+)

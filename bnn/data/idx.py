@@ -13,8 +13,18 @@ from bnn.data.raw import RawDataset, as_uint8, describe_files, download, find_fo
 
 STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                   "Ankle boot"]
+FASHION_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -23,7 +33,7 @@ def read_idx(path: Path) -> np.ndarray:
     if data[:2] != b"\0\0" or data[2] not in IDX_TYPES:
         raise ValueError(f"{path} is not an IDX file")
     ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     return np.frombuffer(data, dtype=IDX_TYPES[data[2]], offset=4 + 4 * ndim).reshape(shape).copy()
 
 
@@ -44,15 +54,25 @@ def idx_loader(dataset: str, torchvision_name: str, classes: list[str]):
         if folder is None and options.get("download", True):
             import torchvision
 
-            download(dataset, lambda: getattr(torchvision.datasets, torchvision_name)(data_root, download=True),
-                     expected, data_root)
+            download(
+                dataset,
+                lambda: getattr(torchvision.datasets, torchvision_name)(data_root, download=True),
+                expected,
+                data_root,
+            )
             folder = find_folder(data_root, folders, has_all)
         if folder is None:
             raise missing(dataset, expected, data_root)
         files = [_file(folder, stem) for stem in STEMS]
         tr_x, tr_y, te_x, te_y = (read_idx(f) for f in files)
-        return RawDataset(as_uint8(tr_x)[:, None], tr_y.astype(np.int64), as_uint8(te_x)[:, None],
-                          te_y.astype(np.int64), classes=list(classes), source=describe_files(files))
+        return RawDataset(
+            as_uint8(tr_x)[:, None],
+            tr_y.astype(np.int64),
+            as_uint8(te_x)[:, None],
+            te_y.astype(np.int64),
+            classes=list(classes),
+            source=describe_files(files),
+        )
 
     return load
 

@@ -70,10 +70,14 @@ def _labels(names: dict[str, list[str]], path: Path, num_classes: int | None, da
         raise missing(str(path), EXPECTED, str(path.parent))
     unknown = sorted(set(names[test]) - set(classes))
     if unknown:
-        raise BnnError(f"datasets: {path} has {test}/{unknown[0]} but no train/{unknown[0]}; every class needs train images")
+        raise BnnError(
+            f"datasets: {path} has {test}/{unknown[0]} but no train/{unknown[0]}; every class needs train images"
+        )
     if num_classes is not None and len(classes) != num_classes:
-        raise BnnError(f"dataset_options.{dataset}.num_classes: {num_classes} but {path} has {len(classes)} "
-                       f"classes under train/; set num_classes: {len(classes)}")
+        raise BnnError(
+            f"dataset_options.{dataset}.num_classes: {num_classes} but {path} has {len(classes)} "
+            f"classes under train/; set num_classes: {len(classes)}"
+        )
     index = {c: i for i, c in enumerate(classes)}
     return test, classes, {s: np.array([index[c] for c in names[s]], dtype=np.int64) for s in ("train", test)}
 
@@ -88,9 +92,14 @@ def read_image_folder(path: Path, size: int, channels: int, num_classes: int | N
         images[split].append(decode(data, size, mode, f"{path}/{name}"))
         names[split].append(cls)
     test, classes, labels = _labels(names, path, num_classes, "image_folder")
-    return RawDataset(np.stack(images["train"]), labels["train"], np.stack(images[test]), labels[test],
-                      classes=classes, source={**describe_source(path),
-                                               "test_split": test})
+    return RawDataset(
+        np.stack(images["train"]),
+        labels["train"],
+        np.stack(images[test]),
+        labels[test],
+        classes=classes,
+        source={**describe_source(path), "test_split": test},
+    )
 
 
 def _listing_sha256(files: list[str], sizes: list[int], labels: np.ndarray) -> str:
@@ -103,8 +112,10 @@ def _listing_sha256(files: list[str], sizes: list[int], labels: np.ndarray) -> s
 def index_image_folder(path: Path, num_classes: int | None, dataset: str) -> ImageFiles:
     """Index (without decoding) the images of an ImageFolder *folder*: sorted ``split/class/file`` paths."""
     if not path.is_dir():
-        raise BnnError(f"dataset_options.{dataset}.path: {path} is not a folder; a streamed dataset is read "
-                       "at random, so unpack the archive (or set stream: false for image_folder)")
+        raise BnnError(
+            f"dataset_options.{dataset}.path: {path} is not a folder; a streamed dataset is read "
+            "at random, so unpack the archive (or set stream: false for image_folder)"
+        )
     files: dict[str, list[str]] = {s: [] for s in SPLITS}
     sizes: dict[str, list[int]] = {s: [] for s in SPLITS}
     names: dict[str, list[str]] = {s: [] for s in SPLITS}
@@ -116,18 +127,28 @@ def index_image_folder(path: Path, num_classes: int | None, dataset: str) -> Ima
                     sizes[split].append(entry.stat().st_size)
                     names[split].append(cls)
     test, classes, labels = _labels(names, path, num_classes, dataset)
-    checksums = {"train": _listing_sha256(files["train"], sizes["train"], labels["train"]),
-                 "test": _listing_sha256(files[test], sizes[test], labels[test])}
-    return ImageFiles(path.resolve(), files["train"], labels["train"], files[test], labels[test], classes,
-                      source={"folder": str(path.resolve()), "test_split": test, "index_sha256": checksums})
+    checksums = {
+        "train": _listing_sha256(files["train"], sizes["train"], labels["train"]),
+        "test": _listing_sha256(files[test], sizes[test], labels[test]),
+    }
+    return ImageFiles(
+        path.resolve(),
+        files["train"],
+        labels["train"],
+        files[test],
+        labels[test],
+        classes,
+        source={"folder": str(path.resolve()), "test_split": test, "index_sha256": checksums},
+    )
 
 
 def load_image_folder(data_root: str | None, split_seed: int, options: dict) -> RawDataset | ImageFiles:
     """``dataset_options.image_folder.path`` (relative paths are under data_root); ``stream: true`` indexes it."""
     path = under_root(data_root, options["path"])
     if not path.exists():
-        raise missing("image_folder", f"{options['path']} ({EXPECTED})", data_root,
-                      also=", or dataset_options.image_folder.path:")
+        raise missing(
+            "image_folder", f"{options['path']} ({EXPECTED})", data_root, also=", or dataset_options.image_folder.path:"
+        )
     if options.get("stream", False):
         image_mode(int(options.get("channels", 3)), "dataset_options.image_folder")
         return index_image_folder(path, int(options["num_classes"]), "image_folder")

@@ -21,6 +21,10 @@ def load_imagenet(data_root: str | None, split_seed: int, options: dict) -> Imag
     options = {**DEFAULTS, **options}
     path = under_root(data_root, options["path"])
     if not (path / "train").is_dir() or not (path / "val").is_dir():
-        raise missing("imagenet", f"{options['path']}/{{{EXPECTED}}}", data_root,
-                      also=", or dataset_options.imagenet.path: to the ImageNet folder")
+        raise missing(
+            "imagenet",
+            f"{options['path']}/{{{EXPECTED}}}",
+            data_root,
+            also=", or dataset_options.imagenet.path: to the ImageNet folder",
+        )
     return replace(index_image_folder(path, int(options["num_classes"]), "imagenet"), mean=MEAN, std=STD)

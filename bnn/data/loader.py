@@ -10,7 +10,7 @@ With ``shard=(rank, world)`` (a distributed stage) it yields only that rank's co
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 
@@ -20,9 +20,19 @@ from bnn.data.order import batch_count, epoch_order, epoch_seed, rank_slice
 
 
 class TensorLoader:
-    def __init__(self, split: Split, batch_size: int, mean: list[float], std: list[float],
-                 device: torch.device, shuffle: bool = False, drop_last: bool = False, seed: int = 0,
-                 augment: Augment | None = None, shard: tuple[int, int] = (0, 1)):
+    def __init__(
+        self,
+        split: Split,
+        batch_size: int,
+        mean: list[float],
+        std: list[float],
+        device: torch.device,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int = 0,
+        augment: Augment | None = None,
+        shard: tuple[int, int] = (0, 1),
+    ):
         self.images = split.images.to(device)
         self.labels = split.labels.to(device)
         self.batch_size = batch_size
@@ -46,9 +56,11 @@ class TensorLoader:
         n = len(self.labels)
         device = self.labels.device
         order = epoch_order(n, self.shuffle, self.seed, self.epoch).to(device)
-        generator = torch.Generator(device=device).manual_seed(epoch_seed(self.seed, self.epoch)) if self.augment else None
+        generator = (
+            torch.Generator(device=device).manual_seed(epoch_seed(self.seed, self.epoch)) if self.augment else None
+        )
         for i in range(len(self)):
-            index = order[i * self.batch_size:(i + 1) * self.batch_size]
+            index = order[i * self.batch_size : (i + 1) * self.batch_size]
             if generator is None:
                 x = self.images[index[self.mine]].float().div_(255.0)
             else:  # augment the whole batch, then slice: each image gets its one-process crop and flip

@@ -30,7 +30,9 @@ def rank_slice(n: int, batch_size: int, drop_last: bool, shard: tuple[int, int])
     contiguous ``batch_size / world`` slice. Every batch must be full, so that all ranks get equal slices."""
     rank, world = shard
     if world > 1 and (batch_size % world or not drop_last):
-        raise BnnError(f"batch_size: {batch_size} must be divisible by the {world} processes and smaller than the "
-                       f"{n} training examples, so that every process gets an equal slice of every batch")
+        raise BnnError(
+            f"batch_size: {batch_size} must be divisible by the {world} processes and smaller than the "
+            f"{n} training examples, so that every process gets an equal slice of every batch"
+        )
     part = batch_size // world
     return slice(rank * part, (rank + 1) * part)

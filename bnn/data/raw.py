@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -64,8 +64,10 @@ def describe_source(path: Path) -> dict:
 
 def missing(dataset: str, expected: str, data_root: str | None, also: str = "") -> BnnError:
     """The one-line missing-data error; ``also`` names a further config key that can point at the files."""
-    return BnnError(f"datasets: {dataset} needs {expected} under data_root {data_root!r} "
-                    f"(set data_root: to the folder holding them{also})")
+    return BnnError(
+        f"datasets: {dataset} needs {expected} under data_root {data_root!r} "
+        f"(set data_root: to the folder holding them{also})"
+    )
 
 
 def under_root(data_root: str | None, path: str) -> Path:
@@ -91,8 +93,10 @@ def download(dataset: str, fetch: Callable[[], object], expected: str, data_root
     try:
         fetch()
     except Exception as error:  # torchvision raises URLError, RuntimeError or OSError offline
-        raise BnnError(f"{missing(dataset, expected, data_root)}; download failed: "
-                       f"{textwrap.shorten(str(error), 160, placeholder=' ...')}") from None
+        raise BnnError(
+            f"{missing(dataset, expected, data_root)}; download failed: "
+            f"{textwrap.shorten(str(error), 160, placeholder=' ...')}"
+        ) from None
 
 
 def as_uint8(images: np.ndarray) -> np.ndarray:

@@ -11,8 +11,8 @@ flip from its own seed, so the batches do not depend on the number of workers.""
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch
@@ -34,8 +34,9 @@ class ImageFileDataset(Dataset):
     """Images ``root/files[i]`` with ``labels[i]``; an item is ``(index, seed)``: seed None means the eval
     transform, else the training crop and flip drawn from that seed. Returns (uint8 (C, size, size), label)."""
 
-    def __init__(self, root: str | Path, files: list[str], labels: torch.Tensor | np.ndarray, size: int,
-                 channels: int = 3):
+    def __init__(
+        self, root: str | Path, files: list[str], labels: torch.Tensor | np.ndarray, size: int, channels: int = 3
+    ):
         self.root = Path(root)
         self.files = files
         self.labels = labels.tolist()
@@ -69,8 +70,16 @@ class ImageFileDataset(Dataset):
 class EpochBatches:
     """Batch sampler: lists of (index, sample seed) in the (seed, epoch) order; sample seeds only when training."""
 
-    def __init__(self, n: int, batch_size: int, shuffle: bool, drop_last: bool, seed: int, train: bool,
-                 shard: tuple[int, int] = (0, 1)):
+    def __init__(
+        self,
+        n: int,
+        batch_size: int,
+        shuffle: bool,
+        drop_last: bool,
+        seed: int,
+        train: bool,
+        shard: tuple[int, int] = (0, 1),
+    ):
         self.n, self.batch_size, self.shuffle, self.seed, self.train = n, batch_size, shuffle, seed, train
         self.drop_last = drop_last and n > batch_size
         self.mine = rank_slice(n, batch_size, self.drop_last, shard)
@@ -83,7 +92,7 @@ class EpochBatches:
         order = epoch_order(self.n, self.shuffle, self.seed, self.epoch).tolist()
         base = epoch_seed(self.seed, self.epoch) * self.n
         for i in range(len(self)):
-            batch = order[i * self.batch_size:(i + 1) * self.batch_size][self.mine]  # per-sample seeds: slice freely
+            batch = order[i * self.batch_size : (i + 1) * self.batch_size][self.mine]  # per-sample seeds: slice freely
             yield [(index, (base + index) % 2**63 if self.train else None) for index in batch]
 
 
@@ -98,14 +107,30 @@ def worker_context(workers: int) -> str | None:
 class StreamLoader:
     """DataLoader over an indexed split with the ``TensorLoader`` interface (see the module docstring)."""
 
-    def __init__(self, dataset: ImageFileDataset, batch_size: int, mean: list[float], std: list[float],
-                 device: torch.device, shuffle: bool = False, drop_last: bool = False, seed: int = 0,
-                 train: bool = False, workers: int = 0, shard: tuple[int, int] = (0, 1)):
+    def __init__(
+        self,
+        dataset: ImageFileDataset,
+        batch_size: int,
+        mean: list[float],
+        std: list[float],
+        device: torch.device,
+        shuffle: bool = False,
+        drop_last: bool = False,
+        seed: int = 0,
+        train: bool = False,
+        workers: int = 0,
+        shard: tuple[int, int] = (0, 1),
+    ):
         self.batches = EpochBatches(len(dataset), batch_size, shuffle, drop_last, seed, train, shard)
         self.device = device
-        self.loader = DataLoader(dataset, batch_sampler=self.batches, num_workers=workers,
-                                 pin_memory=device.type == "cuda", persistent_workers=workers > 0,
-                                 multiprocessing_context=worker_context(workers))
+        self.loader = DataLoader(
+            dataset,
+            batch_sampler=self.batches,
+            num_workers=workers,
+            pin_memory=device.type == "cuda",
+            persistent_workers=workers > 0,
+            multiprocessing_context=worker_context(workers),
+        )
         shape = (1, -1, 1, 1)
         self.mean = torch.tensor(mean, device=device).view(shape)
         self.std = torch.tensor(std, device=device).view(shape)
@@ -126,4 +151,6 @@ def sample_mean_std(dataset: ImageFileDataset, count: int, seed: int) -> tuple[l
     """Per-channel mean/std (0..1 units) of ``count`` seeded train images under the eval transform."""
     picks = np.random.default_rng(seed).permutation(len(dataset))[:count]
     pixels = torch.stack([dataset[(int(i), None)][0] for i in picks]).double().div_(255.0)
-    return pixels.mean(dim=(0, 2, 3)).round(decimals=6).tolist(), pixels.std(dim=(0, 2, 3), correction=0).round(decimals=6).tolist()
+    return pixels.mean(dim=(0, 2, 3)).round(decimals=6).tolist(), pixels.std(dim=(0, 2, 3), correction=0).round(
+        decimals=6
+    ).tolist()

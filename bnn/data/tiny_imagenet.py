@@ -18,8 +18,10 @@ from bnn.errors import BnnError
 
 NAME = "tiny-imagenet-200"
 SIZE = 64
-EXPECTED = (f"{NAME}/{{wnids.txt, train/<wnid>/images/*.JPEG, val/images/*.JPEG, val/val_annotations.txt}} "
-            f"(a folder, {NAME}.zip or {NAME}.tar.gz)")
+EXPECTED = (
+    f"{NAME}/{{wnids.txt, train/<wnid>/images/*.JPEG, val/images/*.JPEG, val/val_annotations.txt}} "
+    f"(a folder, {NAME}.zip or {NAME}.tar.gz)"
+)
 
 
 def find_tiny_imagenet(data_root: str | None) -> Path | None:
@@ -72,10 +74,16 @@ def load_tiny_imagenet(data_root: str | None, split_seed: int, options: dict) ->
     index = {wnid: i for i, wnid in enumerate(classes)}
     for wnid in [w for w, _ in train] + [annotations.get(f, "") for f in val]:
         if wnid not in index:
-            raise BnnError(f"datasets: {path} has an image of class {wnid!r} that is not in wnids.txt "
-                           f"(or a val image missing from val_annotations.txt)")
+            raise BnnError(
+                f"datasets: {path} has an image of class {wnid!r} that is not in wnids.txt "
+                f"(or a val image missing from val_annotations.txt)"
+            )
     files = sorted(val)
-    return RawDataset(np.stack([image for _, image in train]), np.array([index[w] for w, _ in train], dtype=np.int64),
-                      np.stack([val[f] for f in files]), np.array([index[annotations[f]] for f in files], dtype=np.int64),
-                      classes=classes, source={**describe_source(path),
-                                               "test_split": "val"})
+    return RawDataset(
+        np.stack([image for _, image in train]),
+        np.array([index[w] for w, _ in train], dtype=np.int64),
+        np.stack([val[f] for f in files]),
+        np.array([index[annotations[f]] for f in files], dtype=np.int64),
+        classes=classes,
+        source={**describe_source(path), "test_split": "val"},
+    )

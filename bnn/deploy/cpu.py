@@ -44,13 +44,13 @@ def cpuinfo_fields(text: str) -> dict[str, str]:
 @lru_cache(maxsize=1)
 def cpu_record() -> dict[str, str]:
     """``cpu_model``, ``cpu_flags`` (the FLAGS present, space-separated) and ``openvino_capabilities``."""
-    import openvino as ov
+    from bnn.deploy.openvino_graph import core
 
     path = Path("/proc/cpuinfo")
     fields = cpuinfo_fields(path.read_text()) if path.is_file() else {}
     present = set((fields.get("flags") or fields.get("Features") or "").split())
     model = fields.get("model name") or platform.processor() or platform.machine()
-    capabilities = ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    capabilities = core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
     return {
         "cpu_model": model,
         "cpu_flags": " ".join(flag for flag in FLAGS if flag in present),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -56,10 +57,17 @@ def fake_quantize(z: ov.Output, threshold: np.ndarray, rank: int, name: str) -> 
     return ops.fake_quantize(z, low, low, ops.constant(np.float32(0.0)), ops.constant(np.float32(1.0)), 2, name=name)
 
 
+@lru_cache(maxsize=1)
+def core() -> ov.Core:
+    """The process's one OpenVINO runtime: its CPU plugin is loaded once and stays loaded (creating and releasing
+    several ``ov.Core`` objects in one process has crashed OpenVINO builds, openvinotoolkit/openvino#35338)."""
+    return ov.Core()
+
+
 def binarized_graph(onnx_path: str | Path, records: list[LayerRecord], keep_float: frozenset = frozenset()) -> ov.Model:
     """The OpenVINO model of an exported ONNX twin with each W1/A1 layer's threshold as its own
     FakeQuantize(levels=2), except the layers in ``keep_float``, which keep their exact float threshold."""
-    model = ov.Core().read_model(str(onnx_path))
+    model = core().read_model(str(onnx_path))
     convs = {op.get_friendly_name(): op for op in model.get_ordered_ops()}
     siblings: dict[tuple, int] = {}
     for record in records:
@@ -93,8 +101,7 @@ def save_ir(model: ov.Model, xml_path: str | Path) -> Path:
 def compile_cpu(model: ov.Model | str | Path, in_shape: tuple[int, ...], batch: int, threads: int) -> ov.CompiledModel:
     """``model`` (or an IR/ONNX path) compiled for the CPU at a static batch (BinaryConvolution needs static
     shapes), ``threads`` inference threads, one stream, latency hint, f32 precision."""
-    core = ov.Core()
-    model = core.read_model(str(model)) if isinstance(model, (str, Path)) else model.clone()
+    model = core().read_model(str(model)) if isinstance(model, (str, Path)) else model.clone()
     model.reshape([batch, *in_shape])
     config = {
         "INFERENCE_NUM_THREADS": int(threads),
@@ -102,7 +109,7 @@ def compile_cpu(model: ov.Model | str | Path, in_shape: tuple[int, ...], batch: 
         "PERFORMANCE_HINT": "LATENCY",
         "INFERENCE_PRECISION_HINT": "f32",
     }
-    return core.compile_model(model, "CPU", config)
+    return core().compile_model(model, "CPU", config)
 
 
 def census(compiled: ov.CompiledModel, records: list[LayerRecord]) -> tuple[int, dict[str, bool]]:

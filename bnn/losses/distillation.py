@@ -32,8 +32,9 @@ class HintonKD(Term):
 
     def forward(self, step: Step) -> torch.Tensor:
         t = self.temperature
-        kl = F.kl_div(F.log_softmax(step.logits / t, dim=1), F.softmax(step.teacher_logits / t, dim=1),
-                      reduction="batchmean")
+        kl = F.kl_div(
+            F.log_softmax(step.logits / t, dim=1), F.softmax(step.teacher_logits / t, dim=1), reduction="batchmean"
+        )
         return t * t * kl
 
 

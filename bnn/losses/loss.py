@@ -23,8 +23,9 @@ class Loss(nn.Module):
 
     def __init__(self, spec: LossSpec, num_classes: int, model: nn.Module | None = None, key: str = "loss"):
         super().__init__()
-        self.terms = nn.ModuleDict({term.name: build_term(term.name, term.options, num_classes, f"{key}.{term.name}")
-                                    for term in spec.terms})
+        self.terms = nn.ModuleDict(
+            {term.name: build_term(term.name, term.options, num_classes, f"{key}.{term.name}") for term in spec.terms}
+        )
         self.weights = [term.weight for term in spec.terms]
         self.needs_teacher = any(term.needs_teacher for term in self.terms.values())
         self.shadow = None
@@ -33,8 +34,9 @@ class Loss(nn.Module):
 
             self.shadow = ShadowBranch(model)
 
-    def forward(self, logits: torch.Tensor, labels: torch.Tensor,
-                teacher_logits: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, logits: torch.Tensor, labels: torch.Tensor, teacher_logits: torch.Tensor | None = None
+    ) -> torch.Tensor:
         step = Step(logits, labels, teacher_logits, self.shadow)
         total = None
         for weight, term in zip(self.weights, self.terms.values()):
@@ -49,8 +51,10 @@ def build_term(name: str, options: dict, num_classes: int, key: str):
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "num_classes"}
     unknown = sorted(set(options) - accepted)
     if unknown:
-        raise BnnError(f"{key}.{unknown[0]}: not an option of loss term {name!r}; its options are: weight"
-                       + "".join(f", {option}" for option in sorted(accepted)))
+        raise BnnError(
+            f"{key}.{unknown[0]}: not an option of loss term {name!r}; its options are: weight"
+            + "".join(f", {option}" for option in sorted(accepted))
+        )
     return cls(num_classes, **options)
 
 

@@ -13,20 +13,24 @@ import inspect
 from torch import nn
 
 from bnn.errors import BnnError
+
+# importing a module registers its architectures
+from bnn.models import convnet, mlp, reactnet, resnet_cifar, resnet_imagenet, teachers, vgg  # noqa: F401
 from bnn.models.registry import MODELS
-from bnn.models import (convnet, mlp, reactnet, resnet_cifar, resnet_imagenet, teachers,  # noqa: F401
-                        vgg)  # (importing a module registers its architectures)
 
 
-def build(arch: str, num_classes: int, in_shape: tuple[int, ...] | list[int], key: str = "model",
-          **options) -> nn.Module:
+def build(
+    arch: str, num_classes: int, in_shape: tuple[int, ...] | list[int], key: str = "model", **options
+) -> nn.Module:
     """Build architecture ``arch``; ``key`` is the config key path used in error messages."""
     factory = MODELS.get(arch, f"{key}.arch")
     accepted = set(inspect.signature(factory).parameters) - {"num_classes", "in_shape"}
     unknown = sorted(set(options) - accepted)
     if unknown:
-        raise BnnError(f"{key}.{unknown[0]}: not an option of model {arch!r}; "
-                       f"its options are: {', '.join(sorted(accepted)) or 'none'}")
+        raise BnnError(
+            f"{key}.{unknown[0]}: not an option of model {arch!r}; "
+            f"its options are: {', '.join(sorted(accepted)) or 'none'}"
+        )
     try:
         return factory(num_classes=num_classes, in_shape=tuple(in_shape), **options)
     except BnnError as exc:  # a bad option value or data shape: name the config key

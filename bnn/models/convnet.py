@@ -22,8 +22,9 @@ class ConvNet(nn.Module):
         for i in range(len(channels)):
             pools.append(i > 0 and size >= 2)
             size //= 2 if pools[-1] else 1
-        self.features = nn.Sequential(*conv_stack(c_in, channels, pools, activation_name="hardtanh",
-                                                  pool_before_norm=True, bias=False))
+        self.features = nn.Sequential(
+            *conv_stack(c_in, channels, pools, activation_name="hardtanh", pool_before_norm=True, bias=False)
+        )
         self.classifier = BinaryLinear(channels[-1] * size * size, num_classes)
         self.output_bn = nn.BatchNorm1d(num_classes)
 

@@ -28,8 +28,17 @@ class MLP(nn.Module):
     without (``fixed``, BinaryNet §0.5 a-b), or no BN (``none``); ``hidden_norm: False`` drops the hidden BNs.
     """
 
-    def __init__(self, num_classes: int, in_shape: tuple[int, ...], hidden: list[int], activation_name: str = "hardtanh",
-                 bias: bool = False, dropout: float = 0.0, output_norm: str = "affine", hidden_norm: bool = True):
+    def __init__(
+        self,
+        num_classes: int,
+        in_shape: tuple[int, ...],
+        hidden: list[int],
+        activation_name: str = "hardtanh",
+        bias: bool = False,
+        dropout: float = 0.0,
+        output_norm: str = "affine",
+        hidden_norm: bool = True,
+    ):
         super().__init__()
         if output_norm not in OUTPUT_NORMS:
             raise ValueError(f"output_norm {output_norm!r} is not one of {OUTPUT_NORMS}")
@@ -43,23 +52,37 @@ class MLP(nn.Module):
             blocks.append(activation(activation_name))
         self.features = nn.Sequential(*blocks)
         self.classifier = BinaryLinear(widths[-1], num_classes)
-        self.output_bn = (nn.Identity() if output_norm == "none"
-                          else nn.BatchNorm1d(num_classes, affine=output_norm == "affine"))
+        self.output_bn = (
+            nn.Identity() if output_norm == "none" else nn.BatchNorm1d(num_classes, affine=output_norm == "affine")
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.output_bn(self.classifier(self.features(x.flatten(1))))
 
 
 @MODELS.register("mlp")
-def mlp(num_classes: int, in_shape: tuple[int, ...], hidden: list[int] = (256, 256), activation: str = "hardtanh",
-        bias: bool = False, batch_norm: bool = True) -> MLP:
+def mlp(
+    num_classes: int,
+    in_shape: tuple[int, ...],
+    hidden: list[int] = (256, 256),
+    activation: str = "hardtanh",
+    bias: bool = False,
+    batch_norm: bool = True,
+) -> MLP:
     """MLP with the given hidden widths (§5.4); ``bias`` is that of the hidden Linear layers. ``batch_norm:
     false`` leaves out every BN (a model whose multi-process training on CPU equals one process, bnn.distributed).
 
     ITR 784-300-100-10: ``hidden: [300, 100], activation: relu, bias: true``; ITR "784": ``hidden: [784, 784]``.
     """
-    return MLP(num_classes, in_shape, list(hidden), activation, bias, output_norm="affine" if batch_norm else "none",
-               hidden_norm=batch_norm)
+    return MLP(
+        num_classes,
+        in_shape,
+        list(hidden),
+        activation,
+        bias,
+        output_norm="affine" if batch_norm else "none",
+        hidden_norm=batch_norm,
+    )
 
 
 @MODELS.register("binarynet_mlp")

@@ -21,8 +21,16 @@ def activation(name: str) -> nn.Module:
     return ACTIVATIONS.get(name, "activation")()
 
 
-def conv_stack(in_channels: int, widths: list[int], pools: list[bool], *, activation_name: str,
-               pool_before_norm: bool, bias: bool, stem_bias: bool | None = None) -> list[nn.Module]:
+def conv_stack(
+    in_channels: int,
+    widths: list[int],
+    pools: list[bool],
+    *,
+    activation_name: str,
+    pool_before_norm: bool,
+    bias: bool,
+    stem_bias: bool | None = None,
+) -> list[nn.Module]:
     """3x3 conv layers, each followed by BN and the activation, some by a 2x2 max-pool.
 
     ``pool_before_norm``: conv -> MaxPool -> BN -> act (BinaryNet, VGG-Small, §0.5 b, d); otherwise
@@ -48,7 +56,9 @@ def check_square_image(arch: str, in_shape: tuple[int, ...]) -> tuple[int, int]:
     return in_shape[0], in_shape[1]
 
 
-def init_kaiming_normal(model: nn.Module, mode: str = "fan_in", only: tuple[type, ...] = (nn.Conv2d, nn.Linear)) -> None:
+def init_kaiming_normal(
+    model: nn.Module, mode: str = "fan_in", only: tuple[type, ...] = (nn.Conv2d, nn.Linear)
+) -> None:
     """He-normal weights, N(0, sqrt(2 / fan)) for every module of the types ``only``; biases untouched."""
     for module in model.modules():
         if isinstance(module, only):
@@ -65,8 +75,14 @@ def binarizable(model: nn.Module) -> nn.Module:
             if isinstance(child, nn.Conv2d):
                 if child.groups != 1 or child.dilation != (1, 1) or len(set(child.kernel_size)) != 1:
                     raise ValueError(f"{name}: only square, ungrouped, undilated convs can be swapped")
-                twin = BinaryConv2d(child.in_channels, child.out_channels, child.kernel_size[0], child.stride[0],
-                                    child.padding[0], bias=child.bias is not None)
+                twin = BinaryConv2d(
+                    child.in_channels,
+                    child.out_channels,
+                    child.kernel_size[0],
+                    child.stride[0],
+                    child.padding[0],
+                    bias=child.bias is not None,
+                )
             elif isinstance(child, nn.Linear):
                 twin = BinaryLinear(child.in_features, child.out_features, bias=child.bias is not None)
             else:

@@ -55,8 +55,10 @@ class BasicBlock(nn.Module):
 def block_strides(small_input: bool) -> list[int]:
     """Stride 2 where the width changes and the output is not 64 (§4.1): blocks 2, 4, 6, 12.
     ``small_input`` keeps block 2 at stride 1 too (with a stride-1 stem: 32x32 -> 4x4 instead of 224 -> 7)."""
-    strides = [2 if c_out != c_in and c_out != 64 else 1
-               for c_in, c_out in zip(STAGE_OUT_CHANNELS[:-1], STAGE_OUT_CHANNELS[1:])]
+    strides = [
+        2 if c_out != c_in and c_out != 64 else 1
+        for c_in, c_out in zip(STAGE_OUT_CHANNELS[:-1], STAGE_OUT_CHANNELS[1:])
+    ]
     if small_input:
         strides[strides.index(2)] = 1
     return strides
@@ -70,8 +72,12 @@ class ReActNetA(nn.Module):
         channels = [base * (c // 32) for c in STAGE_OUT_CHANNELS]
         self.stem = BinaryConv2d(in_shape[0], channels[0], 3, stride=1 if small_input else 2, padding=1, bias=False)
         self.stem_bn = nn.BatchNorm2d(channels[0])
-        self.blocks = nn.Sequential(*(BasicBlock(c_in, c_out, stride) for c_in, c_out, stride
-                                      in zip(channels[:-1], channels[1:], block_strides(small_input))))
+        self.blocks = nn.Sequential(
+            *(
+                BasicBlock(c_in, c_out, stride)
+                for c_in, c_out, stride in zip(channels[:-1], channels[1:], block_strides(small_input))
+            )
+        )
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = BinaryLinear(channels[-1], num_classes)
 

@@ -26,7 +26,7 @@ class OptionA(nn.Module):
         self.stride, self.pad = stride, (out_channels - in_channels) // 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.pad(x[:, :, ::self.stride, ::self.stride], (0, 0, 0, 0, self.pad, self.pad))
+        return F.pad(x[:, :, :: self.stride, :: self.stride], (0, 0, 0, 0, self.pad, self.pad))
 
 
 def shortcut(kind: str, in_channels: int, out_channels: int, stride: int) -> nn.Module:
@@ -44,8 +44,9 @@ def shortcut(kind: str, in_channels: int, out_channels: int, stride: int) -> nn.
     if kind == "A":
         return OptionA(in_channels, out_channels, stride)
     if kind == "avgpool_conv":
-        return nn.Sequential(nn.AvgPool2d(2, stride), nn.Conv2d(in_channels, out_channels, 1, bias=False),
-                             nn.BatchNorm2d(out_channels))
+        return nn.Sequential(
+            nn.AvgPool2d(2, stride), nn.Conv2d(in_channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels)
+        )
     conv = BinaryConv2d if kind == "binary_conv" else nn.Conv2d
     return nn.Sequential(conv(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels))
 
@@ -103,8 +104,9 @@ class PostAddBlock(nn.Module):
         return self.post(self.conv2(self.act(self.bn1(self.conv1(x)))) + self.shortcut(x))
 
 
-def block_plan(in_channels: int, widths: tuple[int, ...], strides: tuple[int, ...],
-               blocks_per_stage: int) -> list[tuple[int, int, int]]:
+def block_plan(
+    in_channels: int, widths: tuple[int, ...], strides: tuple[int, ...], blocks_per_stage: int
+) -> list[tuple[int, int, int]]:
     """(in, out, stride) of every block; a stage's first block carries its stride and width change."""
     plan = []
     for width, stride in zip(widths, strides):
@@ -116,11 +118,16 @@ def block_plan(in_channels: int, widths: tuple[int, ...], strides: tuple[int, ..
 
 def network(stem: list[nn.Module], blocks: list[nn.Module], head: list[nn.Module]) -> nn.Sequential:
     """stem -> blocks -> head as one Sequential (registration order = forward order)."""
-    return nn.Sequential(OrderedDict(stem=nn.Sequential(*stem), blocks=nn.Sequential(*blocks),
-                                     head=nn.Sequential(*head)))
+    return nn.Sequential(
+        OrderedDict(stem=nn.Sequential(*stem), blocks=nn.Sequential(*blocks), head=nn.Sequential(*head))
+    )
 
 
 def pooled_head(features: int, num_classes: int, norm: bool) -> list[nn.Module]:
     """Global average pool -> flatten -> [BN1d] -> binarizable classifier (with bias)."""
-    return [nn.AdaptiveAvgPool2d(1), nn.Flatten(), *([nn.BatchNorm1d(features)] if norm else []),
-            BinaryLinear(features, num_classes)]
+    return [
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        *([nn.BatchNorm1d(features)] if norm else []),
+        BinaryLinear(features, num_classes),
+    ]

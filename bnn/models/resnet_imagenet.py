@@ -21,10 +21,15 @@ def resnet18_bireal(num_classes: int, in_shape: tuple[int, ...]) -> nn.Sequentia
     """Bi-Real ResNet-18 as in SD-BNN (§0.5 g): stem 7x7/2 conv -> BN -> MaxPool 3x3/2 (no activation);
     4 stages x 4 blocks binconv3x3 -> BN -> (+ downsample) -> PReLU(C), widths 64..512, downsample =
     AvgPool2d(2) -> float 1x1 conv -> BN; global pool -> Linear. PyTorch default init."""
-    blocks = [SingleConvBlock(c_in, c_out, stride, "avgpool_conv", nn.PReLU(c_out))
-              for c_in, c_out, stride in block_plan(64, (64, 128, 256, 512), (1, 2, 2, 2), 4)]
-    stem = [BinaryConv2d(in_shape[0], 64, 7, stride=2, padding=3, bias=False), nn.BatchNorm2d(64),
-            nn.MaxPool2d(3, stride=2, padding=1)]
+    blocks = [
+        SingleConvBlock(c_in, c_out, stride, "avgpool_conv", nn.PReLU(c_out))
+        for c_in, c_out, stride in block_plan(64, (64, 128, 256, 512), (1, 2, 2, 2), 4)
+    ]
+    stem = [
+        BinaryConv2d(in_shape[0], 64, 7, stride=2, padding=3, bias=False),
+        nn.BatchNorm2d(64),
+        nn.MaxPool2d(3, stride=2, padding=1),
+    ]
     return network(stem, blocks, pooled_head(512, num_classes, norm=False))
 
 

@@ -17,8 +17,10 @@ from bnn.models.registry import MODELS
 def torchvision_resnet(arch: str, depth: int, num_classes: int, in_shape: tuple[int, ...]) -> nn.Module:
     """torchvision's ResNet-``depth`` with random init, for (3, H, W) images."""
     if len(in_shape) != 3 or in_shape[0] != 3:
-        raise BnnError(f"arch: {arch} is torchvision's ResNet-{depth} for RGB images (3, H, W); "
-                       f"the data has shape {list(in_shape)}")
+        raise BnnError(
+            f"arch: {arch} is torchvision's ResNet-{depth} for RGB images (3, H, W); "
+            f"the data has shape {list(in_shape)}"
+        )
     from torchvision import models  # imported on use: it adds seconds to every bnn command
 
     return getattr(models, f"resnet{depth}")(weights=None, num_classes=num_classes)

@@ -21,12 +21,31 @@ SMALL_WIDTHS = [128, 128, 256, 256, 512, 512]  # VGG-Small and the SGDAT BinaryN
 SMALL_POOLS = [False, True] * 3
 
 
-def vgg(arch: str, num_classes: int, in_shape: tuple[int, ...], widths: list[int], pools: list[bool], *,
-        activation_name: str, pool_before_norm: bool, bias: bool, stem_bias: bool | None = None,
-        hidden: list[int], hidden_bias: bool, output_norm: str) -> nn.Sequential:
+def vgg(
+    arch: str,
+    num_classes: int,
+    in_shape: tuple[int, ...],
+    widths: list[int],
+    pools: list[bool],
+    *,
+    activation_name: str,
+    pool_before_norm: bool,
+    bias: bool,
+    stem_bias: bool | None = None,
+    hidden: list[int],
+    hidden_bias: bool,
+    output_norm: str,
+) -> nn.Sequential:
     channels, side = check_square_image(arch, in_shape)
-    features = conv_stack(channels, widths, pools, activation_name=activation_name,
-                          pool_before_norm=pool_before_norm, bias=bias, stem_bias=stem_bias)
+    features = conv_stack(
+        channels,
+        widths,
+        pools,
+        activation_name=activation_name,
+        pool_before_norm=pool_before_norm,
+        bias=bias,
+        stem_bias=stem_bias,
+    )
     side //= 2 ** sum(pools)
     head = MLP(num_classes, (widths[-1], side, side), hidden, activation_name, hidden_bias, output_norm=output_norm)
     return nn.Sequential(OrderedDict(features=nn.Sequential(*features), head=head))
@@ -35,8 +54,19 @@ def vgg(arch: str, num_classes: int, in_shape: tuple[int, ...], widths: list[int
 def frankle_vgg(arch: str, num_classes: int, in_shape: tuple[int, ...], blocks: int) -> nn.Sequential:
     """``blocks`` blocks of two convs (64, 128, 256 channels) and a max-pool; PyTorch default init (§5.4)."""
     widths = [w for w in (64, 128, 256)[:blocks] for _ in range(2)]
-    return vgg(arch, num_classes, in_shape, widths, [False, True] * blocks, activation_name="relu",
-               pool_before_norm=False, bias=True, hidden=[256, 256], hidden_bias=True, output_norm="affine")
+    return vgg(
+        arch,
+        num_classes,
+        in_shape,
+        widths,
+        [False, True] * blocks,
+        activation_name="relu",
+        pool_before_norm=False,
+        bias=True,
+        hidden=[256, 256],
+        hidden_bias=True,
+        output_norm="affine",
+    )
 
 
 @MODELS.register("vgg5")
@@ -57,8 +87,19 @@ def vgg_small(num_classes: int, in_shape: tuple[int, ...]) -> nn.Sequential:
 
     Init as IR-Net: convs N(0, sqrt(2/(9·C_out))), Linear N(0, 0.01) with zero bias, BN γ=1 β=0.
     """
-    model = vgg("vgg_small", num_classes, in_shape, SMALL_WIDTHS, SMALL_POOLS, activation_name="hardtanh",
-                pool_before_norm=True, bias=False, hidden=[], hidden_bias=False, output_norm="none")
+    model = vgg(
+        "vgg_small",
+        num_classes,
+        in_shape,
+        SMALL_WIDTHS,
+        SMALL_POOLS,
+        activation_name="hardtanh",
+        pool_before_norm=True,
+        bias=False,
+        hidden=[],
+        hidden_bias=False,
+        output_norm="none",
+    )
     for module in model.modules():
         if isinstance(module, BinaryConv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out")
@@ -72,6 +113,17 @@ def binarynet_vgg(num_classes: int, in_shape: tuple[int, ...]) -> nn.Sequential:
     """SGDAT's BinaryNet VGG (§0.5 b), input S = 32 or 64: the VGG-Small conv stack with a biased float
     stem, FC 512·(S/8)² -> 1024 -> 1024 (no bias, BN + Hardtanh), classifier (bias) -> BN1d(affine=False).
     PyTorch default init."""
-    return vgg("binarynet_vgg", num_classes, in_shape, SMALL_WIDTHS, SMALL_POOLS, activation_name="hardtanh",
-               pool_before_norm=True, bias=False, stem_bias=True, hidden=[1024, 1024], hidden_bias=False,
-               output_norm="fixed")
+    return vgg(
+        "binarynet_vgg",
+        num_classes,
+        in_shape,
+        SMALL_WIDTHS,
+        SMALL_POOLS,
+        activation_name="hardtanh",
+        pool_before_norm=True,
+        bias=False,
+        stem_bias=True,
+        hidden=[1024, 1024],
+        hidden_bias=False,
+        output_norm="fixed",
+    )

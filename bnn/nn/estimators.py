@@ -26,9 +26,10 @@ from torch import nn
 from bnn.callbacks import Callbacks
 from bnn.errors import BnnError
 from bnn.nn.signs import Binarize, sign
+from bnn.nn.workspace import Workspace
 from bnn.registry import Registry
 
-ESTIMATORS: Registry[type["Estimator"]] = Registry("estimator")
+ESTIMATORS: Registry[type[Estimator]] = Registry("estimator")
 SIGN_ZERO = ("plus", "zero")
 EstimatorSpec = str | Mapping
 
@@ -47,10 +48,16 @@ class Estimator(nn.Module, Callbacks):
         super().__init__()
         self.zero = zero
 
-    def forward(self, x: torch.Tensor, scale: torch.Tensor | None = None,
-                dtype: torch.dtype | None = None) -> torch.Tensor:
-        """sign(x) [* scale] in ``dtype`` (default x's), with this estimator's surrogate gradient."""
-        return Binarize.apply(x, scale, self, dtype)
+    def forward(
+        self,
+        x: torch.Tensor,
+        scale: torch.Tensor | None = None,
+        dtype: torch.dtype | None = None,
+        space: Workspace | None = None,
+    ) -> torch.Tensor:
+        """sign(x) [* scale] in ``dtype`` (default x's), with this estimator's surrogate gradient; ``space``: see
+        :class:`bnn.nn.signs.Binarize`."""
+        return Binarize.apply(x, scale, self, dtype, space)
 
     def binarize(self, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         """The forward value: the deterministic sign with this estimator's sign(0) convention, in ``out``
@@ -61,14 +68,21 @@ class Estimator(nn.Module, Callbacks):
         """Tensors :meth:`input_grad` reads besides x and the gradient, saved when the forward runs."""
         return ()
 
-    def input_grad(self, x: torch.Tensor, grad: torch.Tensor, owned: bool, *state: torch.Tensor,
-                   scratch: torch.Tensor | None = None) -> torch.Tensor:
+    def input_grad(
+        self,
+        x: torch.Tensor,
+        grad: torch.Tensor,
+        owned: bool,
+        *state: torch.Tensor,
+        scratch: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """dL/dx = dL/d(sign) * F'(x); ``grad`` may be overwritten when ``owned``, ``scratch`` (x's shape and
         dtype) may be used for temporaries."""
         raise NotImplementedError
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                              error_msgs):
+    def _load_from_state_dict(
+        self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+    ):
         """Load this estimator's buffers found under ``prefix``; missing ones stay, other keys are ignored."""
         for name in self._buffers:
             if prefix + name in state_dict:
@@ -208,7 +222,7 @@ class Hysteresis(IdentitySTE):
 
 
 def build_estimator(spec: EstimatorSpec, zero: str = "plus", key: str | None = None) -> Estimator:
-    """An estimator from a name or a mapping ``{name: NAME, option: value, ...}``; ``key`` is the config key in errors."""
+    """An estimator from a name or a mapping ``{name: NAME, option: value, ...}``; ``key``: the config key in errors."""
     where = key or "estimator"
     if isinstance(spec, str):
         name, options = spec, {}
@@ -220,8 +234,10 @@ def build_estimator(spec: EstimatorSpec, zero: str = "plus", key: str | None = N
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "zero"}
     unknown = sorted(set(options) - accepted)
     if unknown:
-        raise BnnError(f"{where}.{unknown[0]}: not an option of estimator {name!r}; "
-                       f"its options are: {', '.join(sorted(accepted)) or 'none'}")
+        raise BnnError(
+            f"{where}.{unknown[0]}: not an option of estimator {name!r}; "
+            f"its options are: {', '.join(sorted(accepted)) or 'none'}"
+        )
     try:
         return cls(zero=zero, **options)
     except ValueError as exc:

@@ -4,10 +4,11 @@ Each layer carries two independent switches, ``binary_weights`` and ``binary_act
 schedule between epochs. With both off the layer is an ordinary float layer, so one architecture
 serves the float teacher, every binary method, and every layer-by-layer schedule.
 
-Speed (DESIGN.md, speed principles): a binarized tensor is one autograd node (``bnn.nn.signs``). Outside
-training (eval mode, no graph) the binary weight is computed once and reused until a parameter changes
-(:mod:`bnn.nn.cache`); the real weight that a scaling signs (``real_weight``) is kept from the last forward
-for SKD-BNN's shadow pass. Under ``torch.autocast`` binary values are produced in the autocast dtype
+Speed (DESIGN.md, speed principles): a binarized tensor is one autograd node (``bnn.nn.signs``), written
+by the forward into tensors reused step after step (:mod:`bnn.nn.workspace`). Outside training (eval mode,
+no graph) the binary weight is computed once and reused until a parameter changes (:mod:`bnn.nn.cache`);
+the real weight that a scaling signs (``real_weight``) is kept from the last forward for SKD-BNN's shadow
+pass. Under ``torch.autocast`` binary values are produced in the autocast dtype
 directly; with ``binary_dtype`` set (``amp: binary_bf16``, :mod:`bnn.accel`), a layer whose weights and
 activations are both binary computes its product in that dtype, where its ±1 operands are exact.
 """
@@ -22,6 +23,7 @@ from bnn.errors import BnnError
 from bnn.nn.cache import DerivedCache, tensor_key
 from bnn.nn.estimators import SIGN_ZERO, Estimator, EstimatorSpec, build_estimator
 from bnn.nn.scaling import SCALINGS
+from bnn.nn.workspace import Workspace
 
 
 class BinaryLayer(nn.Module):
@@ -34,8 +36,13 @@ class BinaryLayer(nn.Module):
     scaling: str = "none"
     binary_dtype: torch.dtype | None = None  # product dtype of a weights-and-activations binary layer
 
-    def configure(self, weight_estimator: EstimatorSpec = "clipped_ste", act_estimator: EstimatorSpec = "clipped_ste",
-                  scaling: str = "none", sign_zero: str = "plus") -> None:
+    def configure(
+        self,
+        weight_estimator: EstimatorSpec = "clipped_ste",
+        act_estimator: EstimatorSpec = "clipped_ste",
+        scaling: str = "none",
+        sign_zero: str = "plus",
+    ) -> None:
         """Set how this layer binarizes (estimators and scaling), independent of when it does.
 
         An estimator is a name or a mapping with options, e.g. ``{name: ede, t_min: 0.1}``.
@@ -48,10 +55,11 @@ class BinaryLayer(nn.Module):
         SCALINGS.get(scaling, "binary.scaling")
         self.scaling = scaling
         self._derived = DerivedCache()
+        self._spaces = {"input": Workspace(), "weight": Workspace()}
 
     def set_binary(self, weights: bool, acts: bool) -> None:
         self.binary_weights, self.binary_acts = bool(weights), bool(acts)
-        self._derived.clear()
+        self._forget()
 
     def latent_weight(self) -> torch.Tensor:
         """The real weight that binary weights are computed from (a subclass may shift it)."""
@@ -69,8 +77,7 @@ class BinaryLayer(nn.Module):
             return self.weight
         if self.training or self._builds_graph():
             return self._binary_weight(dtype)
-        key = (self._param_key(), dtype, self.weight_estimator.training,
-               tensor_key(self.weight_estimator.buffers()))
+        key = (self._param_key(), dtype, self.weight_estimator.training, tensor_key(self.weight_estimator.buffers()))
         cached = self._derived.get("binary", key)
         if cached is not None:
             return cached
@@ -99,15 +106,23 @@ class BinaryLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         device = x.device.type
-        if torch.amp.is_autocast_available(device) and torch.is_autocast_enabled(device):
-            dtype = torch.get_autocast_dtype(device)
-        elif self.binary_dtype is not None and self.binary_weights and self.binary_acts:
-            with torch.autocast(device, dtype=self.binary_dtype):
-                return self.op(self.effective_input(x, self.binary_dtype),
-                               self.effective_weight(self.binary_dtype)).to(x.dtype)
-        else:
-            dtype = None
-        return self.op(self.effective_input(x, dtype), self.effective_weight(dtype))
+        if not torch.amp.is_autocast_available(device):  # e.g. the meta device of the plan's shape checks
+            return self.op(*self._operands(x, None))
+        if torch.is_autocast_enabled(device):
+            return self.op(*self._operands(x, torch.get_autocast_dtype(device)))
+        if self.binary_dtype is not None and self.binary_weights and self.binary_acts:
+            x_b, w_b = self._operands(x, self.binary_dtype)
+            with torch.autocast(device, dtype=self.binary_dtype):  # the product only (and the bias cast)
+                return self.op(x_b, w_b).to(x.dtype)
+        return self.op(*self._operands(x, None))
+
+    def _operands(self, x: torch.Tensor, dtype: torch.dtype | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(input, weight) of this forward's product. Binary ones are written into this layer's workspaces, and
+        their gradients may be overwritten: the product is their only consumer."""
+        x_b = self.act_estimator(self.latent_input(x), None, dtype, self._spaces["input"]) if self.binary_acts else x
+        if self.binary_weights and self.training:
+            return x_b, self._binary_weight(dtype, self._spaces["weight"])
+        return x_b, self.effective_weight(dtype)
 
     def _params(self) -> list[torch.Tensor]:
         return [p for p in self._parameters.values() if p is not None]
@@ -118,13 +133,24 @@ class BinaryLayer(nn.Module):
     def _builds_graph(self) -> bool:
         return torch.is_grad_enabled() and any(p.requires_grad for p in self._params())
 
-    def _binary_weight(self, dtype: torch.dtype | None) -> torch.Tensor:
-        value, real = SCALINGS.get(self.scaling).binary(self.latent_weight(), self.weight_estimator, dtype)
+    def _binary_weight(self, dtype: torch.dtype | None, space: Workspace | None = None) -> torch.Tensor:
+        self._derived.drop("real")  # the workspace may reuse its tensor
+        value, real = SCALINGS.get(self.scaling).binary(self.latent_weight(), self.weight_estimator, dtype, space)
         self._derived.put("real", self._param_key(), real, self._params())
         return value
 
+    def _forget(self) -> None:
+        self._derived.clear()
+        for space in self._spaces.values():
+            space.clear()
+
+    def train(self, mode: bool = True):
+        if mode != self.training:
+            self._derived.clear()  # a new phase: nothing carried over (e.g. weights edited through .data)
+        return super().train(mode)
+
     def _apply(self, fn, recurse=True):
-        self._derived.clear()  # parameters move or change type: drop what was derived from the old ones
+        self._forget()  # parameters move or change type: drop what was derived from the old ones
         return super()._apply(fn, recurse)
 
     def extra_repr(self) -> str:
@@ -141,10 +167,16 @@ class BinaryLinear(BinaryLayer, nn.Linear):
 
 
 class BinaryConv2d(BinaryLayer, nn.Conv2d):
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, bias: bool = True):
-        nn.Conv2d.__init__(self, in_channels, out_channels, kernel_size, stride=stride,
-                           padding=padding, bias=bias)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+        bias: bool = True,
+    ):
+        nn.Conv2d.__init__(self, in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=bias)
         self.configure()
 
     def op(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,8 @@ import math
 
 import torch
 
+from bnn.nn.signs import finish, sign_buffer
+
 
 def channel_dims(weight: torch.Tensor) -> tuple[int, ...]:
     """All dimensions but the output channel (dim 0)."""
@@ -29,11 +31,11 @@ def sum_to_channels(x: torch.Tensor) -> torch.Tensor:
     return x.sum(dim=dims, keepdim=True) if dims else x.clone()
 
 
-def standardize(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(mean, std, W_hat) per output channel; W_hat is a new tensor."""
+def standardize(weight: torch.Tensor, out: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+    """(mean, std, W_hat) per output channel; W_hat in ``out`` if given, else a new tensor."""
     dims = channel_dims(weight)
     mean = weight.mean(dim=dims, keepdim=True)
-    standard = torch.sub(weight, mean)
+    standard = torch.sub(weight, mean) if out is None else torch.sub(weight, mean, out=out)
     std = torch.linalg.vector_norm(standard, 2, dims, keepdim=True).div_(math.sqrt(weight[0].numel() - 1))
     return mean, std, standard.div_(std)
 
@@ -42,10 +44,10 @@ def standardize_backward(weight, mean, std, standard, grad: torch.Tensor, work: 
     """dL/dW from dL/dW_hat = ``grad``, which is overwritten and returned; ``work`` is a scratch tensor of
     the same shape."""
     n = weight[0].numel()
-    work = torch.div(standard, std, out=work).mul_(grad)    # d std of centered / std: -sum(g * W_hat / std)
+    work = torch.div(standard, std, out=work).mul_(grad)  # d std of centered / std: -sum(g * W_hat / std)
     grad_std = sum_to_channels(work).neg_()
-    direct = torch.div(grad, std, out=work)                 # d centered = g / std
-    grad_mean = sum_to_channels(direct).neg_().div_(n)      # d mean = -sum(d centered), spread as / n
+    direct = torch.div(grad, std, out=work)  # d centered = g / std
+    grad_mean = sum_to_channels(direct).neg_().div_(n)  # d mean = -sum(d centered), spread as / n
     grad_var = (grad_std / (std * 2)).masked_fill_(std == 0, 0)
     out = torch.sub(weight, mean, out=grad).mul_((2.0 / (n - 1)) * grad_var)  # 2/(n-1) d var (W - mean)
     return out.add_(direct).add_(grad_mean)
@@ -72,17 +74,17 @@ class Standardize(torch.autograd.Function):
 
 class LibraBinarize(torch.autograd.Function):
     """(s * sign(W_hat) in ``dtype`` with ``estimator``'s gradient, W_hat without gradient), in one node:
-    |W_hat| and the sign share a buffer, and the backward works in the buffer of its incoming gradient."""
+    |W_hat| and the sign share a tensor, and the backward works in its incoming gradient's and one scratch
+    tensor. ``space``: as in :class:`bnn.nn.signs.Binarize` (W_hat goes into its ``standard`` tensor)."""
 
     @staticmethod
-    def forward(ctx, weight, estimator, dtype):
-        mean, std, standard = standardize(weight)
-        value = torch.abs(standard)
-        scale = power_of_two_scale(value)
-        value = estimator.binarize(standard, out=value).mul_(scale)
-        if dtype is not None and value.dtype != dtype:
-            value = value.to(dtype)
-        ctx.estimator = estimator
+    def forward(ctx, weight, estimator, dtype, space):
+        mean, std, standard = standardize(weight, None if space is None else space.take("standard", weight))
+        buffer = sign_buffer(standard, dtype, space)
+        magnitude = torch.abs(standard) if buffer is None else torch.abs(standard, out=buffer)
+        scale = power_of_two_scale(magnitude)
+        value = finish(estimator.binarize(standard, out=magnitude), scale, dtype, space)
+        ctx.estimator, ctx.space = estimator, space
         ctx.mark_non_differentiable(standard)
         ctx.set_materialize_grads(False)
         ctx.save_for_backward(weight, mean, std, standard, scale, *estimator.backward_state())
@@ -91,7 +93,8 @@ class LibraBinarize(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad, _):
         weight, mean, std, standard, scale, *state = ctx.saved_tensors
-        scaled = grad.to(weight.dtype).mul_(scale) if grad.dtype != weight.dtype else grad * scale
-        work = torch.empty_like(scaled)
+        owned = ctx.space is not None or grad.dtype != weight.dtype
+        scaled = grad.to(weight.dtype).mul_(scale) if owned else grad * scale
+        work = torch.empty_like(scaled) if ctx.space is None else ctx.space.take("scratch", weight)
         grad_standard = ctx.estimator.input_grad(standard, scaled, True, *state, scratch=work)
-        return standardize_backward(weight, mean, std, standard, grad_standard, work), None, None
+        return standardize_backward(weight, mean, std, standard, grad_standard, work), None, None, None

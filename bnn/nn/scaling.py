@@ -12,6 +12,7 @@ import torch
 
 from bnn.nn.estimators import Estimator
 from bnn.nn.libra import LibraBinarize, Standardize, channel_dims
+from bnn.nn.workspace import Workspace
 from bnn.registry import Registry
 
 
@@ -25,10 +26,16 @@ class Scaling:
         """The detached per-output-channel scale (``None``: 1)."""
         return None
 
-    def binary(self, weight: torch.Tensor, estimator: Estimator,
-               dtype: torch.dtype | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(scale * sign(w_to_sign) in ``dtype``, with ``estimator``'s gradient; w_to_sign detached)."""
-        return estimator(weight, self.scale(weight), dtype), weight.detach()
+    def binary(
+        self,
+        weight: torch.Tensor,
+        estimator: Estimator,
+        dtype: torch.dtype | None = None,
+        space: Workspace | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(scale * sign(w_to_sign) in ``dtype``, with ``estimator``'s gradient; w_to_sign detached). ``space``:
+        see :class:`bnn.nn.signs.Binarize`."""
+        return estimator(weight, self.scale(weight), dtype, space), weight.detach()
 
 
 class ChannelMean(Scaling):
@@ -45,8 +52,8 @@ class LibraPB(Scaling):
     def real(self, weight):
         return Standardize.apply(weight)
 
-    def binary(self, weight, estimator, dtype=None):
-        return LibraBinarize.apply(weight, estimator, dtype)
+    def binary(self, weight, estimator, dtype=None, space=None):
+        return LibraBinarize.apply(weight, estimator, dtype, space)
 
 
 SCALINGS: Registry[Scaling] = Registry("scaling")

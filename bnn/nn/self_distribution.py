@@ -24,8 +24,9 @@ class SqueezeExcite(nn.Module):
     def __init__(self, channels: int, reduction: int = 16):
         super().__init__()
         hidden = max(1, channels // reduction)
-        self.body = nn.Sequential(nn.Linear(channels, hidden, bias=False), nn.ReLU(),
-                                  nn.Linear(hidden, channels, bias=False), nn.Sigmoid())
+        self.body = nn.Sequential(
+            nn.Linear(channels, hidden, bias=False), nn.ReLU(), nn.Linear(hidden, channels, bias=False), nn.Sigmoid()
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x.mean(dim=(2, 3)))[:, :, None, None]
@@ -36,16 +37,25 @@ class SDBinaryConv2d(BinaryConv2d):
 
     WSD_RANGE = 0.01
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, bias: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        stride: int = 1,
+        padding: int = 0,
+        bias: bool = False,
+    ):
         super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=bias)
         self.alpha = nn.Parameter(torch.zeros(out_channels))
         self.asd = SqueezeExcite(in_channels)
 
     def configure(self, scaling: str = "none", **options) -> None:
         if scaling != "none":
-            raise BnnError(f"binary.scaling: {scaling!r} does not apply to SD-BNN convolutions, which use no "
-                           "weight scale (METHODS.md §3.2); set scaling: none")
+            raise BnnError(
+                f"binary.scaling: {scaling!r} does not apply to SD-BNN convolutions, which use no "
+                "weight scale (METHODS.md §3.2); set scaling: none"
+            )
         super().configure(scaling=scaling, **options)
 
     def latent_weight(self) -> torch.Tensor:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from bnn.nn.workspace import Workspace
+
 
 def sign(x: torch.Tensor, zero: str = "plus", out: torch.Tensor | None = None) -> torch.Tensor:
     """sign(x) in x's dtype, in ``out`` if given (else a new tensor): ``zero='plus'`` maps 0 (and -0) to +1
@@ -19,31 +21,50 @@ def sign(x: torch.Tensor, zero: str = "plus", out: torch.Tensor | None = None) -
     return out.add_(0.5).sign_() if zero == "plus" else out
 
 
+def sign_buffer(x: torch.Tensor, dtype: torch.dtype | None, space: Workspace | None) -> torch.Tensor | None:
+    """Where the sign of x (in x's dtype) goes: the workspace's ``value``, or its ``sign`` when the value is then
+    cast to ``dtype``; ``None`` (a new tensor) without a workspace."""
+    if space is None:
+        return None
+    return space.take("sign" if dtype not in (None, x.dtype) else "value", x)
+
+
+def finish(
+    value: torch.Tensor, scale: torch.Tensor | None, dtype: torch.dtype | None, space: Workspace | None
+) -> torch.Tensor:
+    """``value * scale`` (in place), cast once to ``dtype`` (into the workspace's ``value`` if given)."""
+    if scale is not None:
+        value.mul_(scale)
+    if dtype is None or dtype == value.dtype:
+        return value
+    return value.to(dtype) if space is None else space.take("value", value, dtype).copy_(value)
+
+
 class Binarize(torch.autograd.Function):
     """``estimator.binarize(x)`` [* scale] forward, ``estimator.input_grad`` of (grad [* scale]) backward.
 
     ``dtype`` is that of the value (e.g. bfloat16 for a bf16 product): the value is computed in x's dtype
-    and cast once, as autocast would cast it. The gradient returned has x's dtype; the estimator may
-    overwrite it when it is a temporary of this backward (``owned``). The estimator's tensors that the
-    backward reads (EDE's k, t) are saved at forward time.
+    and cast once, as autocast would cast it. The gradient returned has x's dtype. The estimator's tensors
+    that the backward reads (EDE's k, t) are saved at forward time.
+
+    ``space``: the caller's workspace, given only when the value feeds nothing but the caller's product
+    (a binary layer's forward). The value is then written into its tensors, and the backward may overwrite
+    the incoming gradient (the product's own) and use a scratch tensor of it.
     """
 
     @staticmethod
-    def forward(ctx, x, scale, estimator, dtype):
-        value = estimator.binarize(x)
-        if scale is not None:
-            value.mul_(scale)
-        if dtype is not None and value.dtype != dtype:
-            value = value.to(dtype)
-        ctx.estimator = estimator
+    def forward(ctx, x, scale, estimator, dtype, space):
+        value = finish(estimator.binarize(x, out=sign_buffer(x, dtype, space)), scale, dtype, space)
+        ctx.estimator, ctx.space = estimator, space
         ctx.save_for_backward(x, scale, *estimator.backward_state())
         return value
 
     @staticmethod
     def backward(ctx, grad):
         x, scale, *state = ctx.saved_tensors
-        owned = grad.dtype != x.dtype
+        owned = ctx.space is not None or grad.dtype != x.dtype
         grad = grad.to(x.dtype)
         if scale is not None:
             grad, owned = grad.mul_(scale) if owned else grad * scale, True
-        return ctx.estimator.input_grad(x, grad, owned, *state), None, None, None
+        scratch = None if ctx.space is None else ctx.space.take("scratch", x)
+        return ctx.estimator.input_grad(x, grad, owned, *state, scratch=scratch), None, None, None, None

@@ -6,5 +6,15 @@ from bnn.optim.lr import LR_SCHEDULES
 from bnn.optim.registry import OPTIMIZERS
 from bnn.optim.stage import Optimizers, is_binary_optimizer
 
-__all__ = ["LR_SCHEDULES", "OPTIMIZERS", "SGDAT", "SGDT", "BinaryOptimizer", "Bop", "Bop2ndOrder", "Latent",
-           "Optimizers", "is_binary_optimizer"]
+__all__ = [
+    "LR_SCHEDULES",
+    "OPTIMIZERS",
+    "SGDAT",
+    "SGDT",
+    "BinaryOptimizer",
+    "Bop",
+    "Bop2ndOrder",
+    "Latent",
+    "Optimizers",
+    "is_binary_optimizer",
+]

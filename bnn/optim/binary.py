@@ -73,11 +73,28 @@ class SGDAT(BinaryOptimizer):
     |m| > τ·n, n = its own number of flips. ``reset_flips_every_epoch`` reproduces the reference code,
     which re-creates the optimizer (so n) every epoch; the default counts flips over the whole stage."""
 
-    def __init__(self, params, lr: float = 1e-4, threshold: float = 1e-6, momentum: float = 0.0,
-                 dampening: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0,
-                 reset_flips_every_epoch: bool = False):
-        super().__init__(params, {"lr": lr, "threshold": threshold, "momentum": momentum, "dampening": dampening,
-                                  "nesterov": nesterov, "weight_decay": weight_decay})
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-4,
+        threshold: float = 1e-6,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float = 0.0,
+        reset_flips_every_epoch: bool = False,
+    ):
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "threshold": threshold,
+                "momentum": momentum,
+                "dampening": dampening,
+                "nesterov": nesterov,
+                "weight_decay": weight_decay,
+            },
+        )
         self.reset_flips_every_epoch = reset_flips_every_epoch
 
     def on_epoch_start(self, epoch: int, epochs: int) -> None:

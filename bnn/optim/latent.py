@@ -35,7 +35,9 @@ class Latent:
         if init not in INITS:
             raise BnnError(f"{key}.init: {init!r} must be one of {', '.join(INITS)}")
         if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float)) or clip <= 0):
-            raise BnnError(f"{key}.clip: {clip!r} must be a number > 0 (the latent is clamped to [-clip, clip]) or null")
+            raise BnnError(
+                f"{key}.clip: {clip!r} must be a number > 0 (the latent is clamped to [-clip, clip]) or null"
+            )
         return cls(init, None if clip is None else float(clip))
 
 

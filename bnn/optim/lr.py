@@ -34,7 +34,7 @@ def multistep(epoch: int, epochs: int, milestones: list[int] = (), gamma: float 
     of the milestones reached, one per milestone (BinaryNet's regime, §0.5 a)."""
     reached = sum(epoch >= m for m in milestones)
     if isinstance(gamma, (int, float)):
-        return gamma ** reached
+        return gamma**reached
     if len(gamma) != len(milestones):
         raise ValueError(f"gamma has {len(gamma)} factors for {len(milestones)} milestones; give one per milestone")
     return math.prod(gamma[:reached])

@@ -53,35 +53,52 @@ def build_optimizer(spec: dict, groups: dict[str, list[nn.Parameter]], key: str)
 class Optimizers(Callbacks):
     """The stage's optimizer(s) and their lr schedules; the loop calls ``zero_grad``, ``step`` and the callbacks."""
 
-    def __init__(self, spec: Component, schedule: Component, model: nn.Module, latent: list[BinaryLayer],
-                 epochs: int, key: str = "optimizer", schedule_key: str = "lr_schedule",
-                 binary_from_start: bool = True):
+    def __init__(
+        self,
+        spec: Component,
+        schedule: Component,
+        model: nn.Module,
+        latent: list[BinaryLayer],
+        epochs: int,
+        key: str = "optimizer",
+        schedule_key: str = "lr_schedule",
+        binary_from_start: bool = True,
+    ):
         self.latent: LatentWeights | None = None
         if spec.name == "split":
             self.named = self._split(spec.options, model, latent, key, binary_from_start)
         else:
             weights = {id(layer.weight) for layer in binary_layers(model)}
-            groups = {"weights": [p for p in model.parameters() if id(p) in weights],
-                      "other": [p for p in model.parameters() if id(p) not in weights]}
+            groups = {
+                "weights": [p for p in model.parameters() if id(p) in weights],
+                "other": [p for p in model.parameters() if id(p) not in weights],
+            }
             self.named = [("all", build_optimizer(spec.to_dict(), groups, key))]
         for name, optimizer in self.named:
             if isinstance(optimizer, BinaryOptimizer) and name != "binary":
-                raise BnnError(f"{key}.name: {type(optimizer).__name__} updates binary weights only; "
-                               "use it as optimizer.binary with another optimizer as optimizer.real")
+                raise BnnError(
+                    f"{key}.name: {type(optimizer).__name__} updates binary weights only; "
+                    "use it as optimizer.binary with another optimizer as optimizer.real"
+                )
             if isinstance(optimizer, BinaryOptimizer) and not binary_from_start:
-                raise BnnError(f"{key}.binary.name: {type(optimizer).__name__} needs weights binary from epoch 0; "
-                               "set schedule.weights: binary or use sgd/adam for the latent weights")
+                raise BnnError(
+                    f"{key}.binary.name: {type(optimizer).__name__} needs weights binary from epoch 0; "
+                    "set schedule.weights: binary or use sgd/adam for the latent weights"
+                )
         self.schedulers = self._schedulers(schedule, epochs, schedule_key)
 
-    def _split(self, options: dict, model: nn.Module, latent: list[BinaryLayer], key: str,
-               binary_from_start: bool) -> list[tuple[str, torch.optim.Optimizer]]:
+    def _split(
+        self, options: dict, model: nn.Module, latent: list[BinaryLayer], key: str, binary_from_start: bool
+    ) -> list[tuple[str, torch.optim.Optimizer]]:
         check_keys(options, SPLIT_KEYS, key)
         if not all(isinstance(options.get(part), dict) for part in ("binary", "real")):
             raise BnnError(f"{key}: a split optimizer is {{name: split, binary: {{name: ...}}, real: {{name: ...}}}}")
         binary_ids = {id(layer.weight) for layer in latent}
         if not binary_ids:
-            raise BnnError(f"{key}.binary: no weight is binarized in this stage (schedule.weights is real); "
-                           "use one optimizer instead of a binary/real split")
+            raise BnnError(
+                f"{key}.binary: no weight is binarized in this stage (schedule.weights is real); "
+                "use one optimizer instead of a binary/real split"
+            )
         params = list(model.parameters())
         binary_params = [p for p in params if id(p) in binary_ids]
         binary = dict(options["binary"])
@@ -90,12 +107,20 @@ class Optimizers(Callbacks):
             if is_binary_optimizer(binary.get("name")):
                 raise BnnError(f"{key}.binary.latent: {binary['name']} keeps its own latent state; remove latent")
             if setting.init == "zeros" and not binary_from_start:
-                raise BnnError(f"{key}.binary.latent.init: zeros needs weights binary from epoch 0; set "
-                               "schedule.weights: binary or latent.init: weights")
+                raise BnnError(
+                    f"{key}.binary.latent.init: zeros needs weights binary from epoch 0; set "
+                    "schedule.weights: binary or latent.init: weights"
+                )
             self.latent = LatentWeights(setting, binary_params)
-        return [("binary", build_optimizer(binary, {"binary": binary_params}, f"{key}.binary")),
-                ("real", build_optimizer(options["real"], {"real": [p for p in params if id(p) not in binary_ids]},
-                                         f"{key}.real"))]
+        return [
+            ("binary", build_optimizer(binary, {"binary": binary_params}, f"{key}.binary")),
+            (
+                "real",
+                build_optimizer(
+                    options["real"], {"real": [p for p in params if id(p) not in binary_ids]}, f"{key}.real"
+                ),
+            ),
+        ]
 
     def _schedulers(self, schedule: Component, epochs: int, key: str) -> list:
         factor = LR_SCHEDULES.get(schedule.name, f"{key}.name")
@@ -105,8 +130,11 @@ class Optimizers(Callbacks):
             raise BnnError(f"{key}: {sorted(schedule.options)} are not options of schedule {schedule.name!r}") from None
         except ValueError as error:
             raise BnnError(f"{key}: {error}") from None
-        return [torch.optim.lr_scheduler.LambdaLR(opt, lambda e: factor(e, epochs, **schedule.options))
-                for _, opt in self.named if "lr" in opt.defaults]
+        return [
+            torch.optim.lr_scheduler.LambdaLR(opt, lambda e: factor(e, epochs, **schedule.options))
+            for _, opt in self.named
+            if "lr" in opt.defaults
+        ]
 
     def zero_grad(self) -> None:
         for _, optimizer in self.named:
@@ -137,9 +165,11 @@ class Optimizers(Callbacks):
         return float("nan")
 
     def state_dict(self) -> dict:
-        return {"optimizers": [opt.state_dict() for _, opt in self.named],
-                "schedulers": [s.state_dict() for s in self.schedulers],
-                "latent": self.latent.state_dict() if self.latent else {}}
+        return {
+            "optimizers": [opt.state_dict() for _, opt in self.named],
+            "schedulers": [s.state_dict() for s in self.schedulers],
+            "latent": self.latent.state_dict() if self.latent else {},
+        }
 
     def load_state_dict(self, state: dict) -> None:
         for (_, optimizer), saved in zip(self.named, state["optimizers"]):

@@ -43,8 +43,15 @@ def draw_histories(ax, runs: list[History], palette: dict, column: str = "val_ac
         data = run.metrics.dropna(subset=[column])
         label = None if run.method in labelled else run.method
         labelled.add(run.method)
-        ax.plot(data["step"], data[column], color=palette[run.method], label=label,
-                marker="o" if len(data) <= 12 else None, markersize=3, **line_style(run.method, runs))
+        ax.plot(
+            data["step"],
+            data[column],
+            color=palette[run.method],
+            label=label,
+            marker="o" if len(data) <= 12 else None,
+            markersize=3,
+            **line_style(run.method, runs),
+        )
         for end in run.boundaries:
             ax.axvline(end + 0.5, color=palette[run.method], linestyle=":", linewidth=1.2)
     integer_ticks(ax.xaxis)

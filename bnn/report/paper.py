@@ -1,9 +1,11 @@
 """Published top-1 accuracies (METHODS.md §7, with §2.7, §3.6, §4.5), keyed as the workflow keys its runs.
 
-The records live in ``paper_top1.csv`` beside this module. A record is ``(dataset, arch, method, top1, source)``. ``dataset`` is a dataset registry name
-(``cifar10``, ``cifar100``, ``tiny_imagenet``, ``imagenet``, ``mnist``), ``arch`` a model registry name
+The records live in ``paper_top1.csv`` beside this module. A record is ``(dataset, arch, method, top1, source)``.
+``dataset`` is a dataset registry name (``cifar10``, ``cifar100``, ``tiny_imagenet``, ``imagenet``, ``mnist``),
+``arch`` a model registry name
 (``binarynet_vgg``, ``vgg_small``, ``resnet20_bireal`` (IR-Net's, SD-BNN's and SKD-BNN's ResNet-20, §0.5 e),
-``resnet18_cifar``, ``resnet18_bireal``, ``reactnet_a``, ``binarynet_mlp``) and ``method`` the recipe name a paper config uses:
+``resnet18_cifar``, ``resnet18_bireal``, ``reactnet_a``, ``binarynet_mlp``) and ``method`` the recipe name a
+paper config uses:
 
 - SGDAT optimizer study (§2.6-2.7, binary weights by the optimizer, real parameters by Adam 1e-3):
   ``sgdat``, ``sgdat-momentum``, ``sgdt``, ``bop``, ``bop2ndorder``, ``sgd-latent`` (SGD), ``sgdm-latent``

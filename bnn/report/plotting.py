@@ -47,8 +47,9 @@ def integer_ticks(axis) -> None:
 def panels(n: int, cols: int, width: float, height: float):
     """A figure holding ``n`` axes, ``cols`` per row (extra cells hidden); returns (fig, list of n axes)."""
     cols = min(cols, n)
-    fig, axes = pyplot().subplots(math.ceil(n / cols), cols, figsize=(width * cols, height * math.ceil(n / cols)),
-                             squeeze=False)
+    fig, axes = pyplot().subplots(
+        math.ceil(n / cols), cols, figsize=(width * cols, height * math.ceil(n / cols)), squeeze=False
+    )
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     return fig, list(axes.ravel()[:n])

@@ -13,7 +13,6 @@ import pandas as pd
 import yaml
 
 from bnn.errors import BnnError
-from bnn.io import write_frame
 
 IDENTITY = ["dataset", "model", "method", "seed"]
 COLUMNS = [*IDENTITY, "layer", "val_acc", "best_val_acc", "epochs"]
@@ -27,8 +26,15 @@ def sensitivity_table(run_dirs: list[str | Path]) -> pd.DataFrame:
         if not (isinstance(weights, dict) and "only" in weights):
             raise BnnError(f"sensitivity: {run_dir} is not a per-layer stage (its schedule.weights is {weights!r})")
         metrics = pd.read_csv(run_dir / "metrics.csv")
-        rows.append({**{k: spec["run"][k] for k in IDENTITY}, "layer": int(weights["only"]), "val_acc": float(metrics["val_acc"].iloc[-1]),
-                     "best_val_acc": float(metrics["val_acc"].max()), "epochs": len(metrics)})
+        rows.append(
+            {
+                **{k: spec["run"][k] for k in IDENTITY},
+                "layer": int(weights["only"]),
+                "val_acc": float(metrics["val_acc"].iloc[-1]),
+                "best_val_acc": float(metrics["val_acc"].max()),
+                "epochs": len(metrics),
+            }
+        )
     table = pd.DataFrame(rows, columns=COLUMNS).sort_values("layer").reset_index(drop=True)
     if len(table[IDENTITY].drop_duplicates()) > 1:
         raise BnnError("sensitivity: the run folders belong to different experiments; give one experiment's layers")

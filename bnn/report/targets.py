@@ -28,8 +28,9 @@ def table_names(plan) -> list[str]:
 
 def report_files(plan) -> list[str]:
     """Every table (csv, html, md) and figure (png) of the plan."""
-    return ([layout.table(name, suffix) for name in table_names(plan) for suffix in TABLE_SUFFIXES]
-            + [layout.figure(name) for name in figure_names(plan)])
+    return [layout.table(name, suffix) for name in table_names(plan) for suffix in TABLE_SUFFIXES] + [
+        layout.figure(name) for name in figure_names(plan)
+    ]
 
 
 def get_figure(name: str):

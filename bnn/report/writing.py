@@ -14,6 +14,7 @@ from bnn.report.registry import Table
 
 def plain_markdown(frame: pd.DataFrame) -> str:
     """A Markdown table of every column, empty cells for missing values."""
+
     def cell(value) -> str:
         return "" if pd.isna(value) else f"{value:.4g}" if isinstance(value, float) else str(value)
 

@@ -3,5 +3,11 @@
 from bnn.skd.shadow import ShadowBranch
 from bnn.skd.terms import ChannelSpatialDistillation, LabelCluster, SoftLabelBank, channel_spatial, label_cluster
 
-__all__ = ["ChannelSpatialDistillation", "LabelCluster", "ShadowBranch", "SoftLabelBank", "channel_spatial",
-           "label_cluster"]
+__all__ = [
+    "ChannelSpatialDistillation",
+    "LabelCluster",
+    "ShadowBranch",
+    "SoftLabelBank",
+    "channel_spatial",
+    "label_cluster",
+]

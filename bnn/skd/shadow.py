@@ -43,8 +43,10 @@ class ShadowBranch:
     def __init__(self, model: nn.Module):
         layers = binary_layers(model)
         if not layers:
-            raise BnnError("loss.name: skd needs a model with binarizable layers (its classifier is the last one); "
-                           "use an architecture of bnn.models built from BinaryConv2d/BinaryLinear")
+            raise BnnError(
+                "loss.name: skd needs a model with binarizable layers (its classifier is the last one); "
+                "use an architecture of bnn.models built from BinaryConv2d/BinaryLinear"
+            )
         self.model = model
         self.classifier = layers[-1]
         # the zoo's activations, and PReLU (SD-BNN's Bi-Real ResNet-18, which stands in for SKD's Hardtanh one)
@@ -121,6 +123,8 @@ class ShadowBranch:
         if len(real) != len(binary):
             raise RuntimeError(f"the shadow pass gave {len(real)} features for the binary pass's {len(binary)}")
         if self.binary_out and not binary:
-            raise BnnError("loss.name: skd found no activation (Hardtanh, ReLU, PReLU) after any binary layer of "
-                           "this model, so there is no feature to distil; use a model of the zoo with one")
+            raise BnnError(
+                "loss.name: skd found no activation (Hardtanh, ReLU, PReLU) after any binary layer of "
+                "this model, so there is no feature to distil; use a model of the zoo with one"
+            )
         return list(zip(binary, real))

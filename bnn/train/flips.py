@@ -15,8 +15,9 @@ def weight_signs(model: nn.Module) -> dict[int, torch.Tensor]:
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        signs = {i: layer.effective_weight().sign() for i, layer in enumerate(binary_layers(model))
-                 if layer.binary_weights}
+        signs = {
+            i: layer.effective_weight().sign() for i, layer in enumerate(binary_layers(model)) if layer.binary_weights
+        }
     model.train(was_training)
     return signs
 

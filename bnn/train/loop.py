@@ -31,8 +31,12 @@ class EpochTotals:
 
     @classmethod
     def zeros(cls, device: torch.device) -> EpochTotals:
-        return cls(torch.zeros((), dtype=torch.float64, device=device), torch.zeros((), dtype=torch.long, device=device),
-                   torch.full((), NO_BATCH, dtype=torch.long, device=device), torch.zeros((), device=device))
+        return cls(
+            torch.zeros((), dtype=torch.float64, device=device),
+            torch.zeros((), dtype=torch.long, device=device),
+            torch.full((), NO_BATCH, dtype=torch.long, device=device),
+            torch.zeros((), device=device),
+        )
 
     def add(self, batch: int, loss: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> None:
         self.loss_sum += loss.double() * len(labels)
@@ -45,8 +49,10 @@ class EpochTotals:
     def check_finite(self, where: str) -> None:
         batch = int(self.first_bad)
         if batch != NO_BATCH:
-            raise BnnError(f"stage {where} batch {batch}: non-finite loss ({float(self.bad_loss)}); the last completed "
-                           "epoch is kept in resume.pt; lower optimizer.lr or check the data")
+            raise BnnError(
+                f"stage {where} batch {batch}: non-finite loss ({float(self.bad_loss)}); the last completed "
+                "epoch is kept in resume.pt; lower optimizer.lr or check the data"
+            )
 
     def means(self) -> tuple[float, float]:
         loss_sum, correct = torch.stack([self.loss_sum, self.correct.double()]).tolist()

@@ -64,8 +64,10 @@ def init_model(spec: StageSpec, meta: dict) -> tuple[nn.Module, list[dict]]:
     parent = checkpoint.read(spec.init, "init checkpoint")
     ours = {"model": spec.model.to_dict(), "num_classes": meta["num_classes"], "in_shape": list(meta["shape"])}
     if checkpoint.model_signature(parent) != ours:
-        raise BnnError(f"init: {spec.init} was trained as {checkpoint.model_signature(parent)}, this stage builds "
-                       f"{ours}; init from a stage of the same model and dataset")
+        raise BnnError(
+            f"init: {spec.init} was trained as {checkpoint.model_signature(parent)}, this stage builds "
+            f"{ours}; init from a stage of the same model and dataset"
+        )
     checkpoint.load_weights(model, parent["state_dict"], spec.init, "init checkpoint", inherit_estimators=False)
     return model, list(parent.get("lineage", []))
 
@@ -75,8 +77,18 @@ def build_parts(spec: StageSpec) -> StageParts:
     check_stage(spec, prepared_info(meta), "spec")
     ranks = Ranks.of_stage(spec)  # rank 0 of 1, or this rank of a distributed stage (bnn.distributed)
     device = ranks.device(resolve_device(spec.device))
-    train = make_loader(spec.data, meta, "train", spec.batch_size, device, train=True, seed=spec.seed,
-                        augment=spec.augment, workers=spec.workers, shard=ranks.shard)
+    train = make_loader(
+        spec.data,
+        meta,
+        "train",
+        spec.batch_size,
+        device,
+        train=True,
+        seed=spec.seed,
+        augment=spec.augment,
+        workers=spec.workers,
+        shard=ranks.shard,
+    )
     val = make_loader(spec.data, meta, "val", VAL_BATCH, device, workers=spec.workers)
     model, lineage = init_model(spec, meta)
     schedule = spec.schedule
@@ -87,8 +99,27 @@ def build_parts(spec: StageSpec) -> StageParts:
     loss = build_loss(spec.loss, meta["num_classes"], "loss", model).to(device)
     teacher = checkpoint.load_frozen(spec.teacher, device, meta, "teacher") if loss.needs_teacher else None
     layers = binary_layers(model)
-    optimizers = Optimizers(spec.optimizer, spec.lr_schedule, model,
-                            [layers[i] for i in schedule.ever_binary_weights(n_layers)], spec.epochs,
-                            binary_from_start=schedule.weights.kind == "binary")
-    return StageParts(spec, ranks, device, meta, train, val, model, forward, loss, teacher, optimizers, schedule,
-                      find_callbacks(model, loss, optimizers), lineage)
+    optimizers = Optimizers(
+        spec.optimizer,
+        spec.lr_schedule,
+        model,
+        [layers[i] for i in schedule.ever_binary_weights(n_layers)],
+        spec.epochs,
+        binary_from_start=schedule.weights.kind == "binary",
+    )
+    return StageParts(
+        spec,
+        ranks,
+        device,
+        meta,
+        train,
+        val,
+        model,
+        forward,
+        loss,
+        teacher,
+        optimizers,
+        schedule,
+        find_callbacks(model, loss, optimizers),
+        lineage,
+    )

@@ -34,8 +34,12 @@ class EpochProgress:
                 return False
             self.bar.set_postfix(img_s=f"{images / (now - self.start):.0f}", loss=f"{running_loss():.4f}")
         elif self.interval > 0 and now - self.last >= self.interval and batch + 1 < self.batches:
-            print(f"[{self.label}] batch {batch + 1}/{self.batches} ({100 * (batch + 1) / self.batches:.0f}%) "
-                  f"{images / (now - self.start):.0f} img/s loss {running_loss():.4f}", file=self.stream, flush=True)
+            print(
+                f"[{self.label}] batch {batch + 1}/{self.batches} ({100 * (batch + 1) / self.batches:.0f}%) "
+                f"{images / (now - self.start):.0f} img/s loss {running_loss():.4f}",
+                file=self.stream,
+                flush=True,
+            )
         else:
             return False
         self.last = now

@@ -24,8 +24,18 @@ from bnn.train.flips import flip_ratio, weight_signs
 from bnn.train.loop import train_epoch
 from bnn.train.parts import StageParts, build_parts
 
-COLUMNS = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "binary_weight_layers",
-           "binary_act_layers", "flip_ratio", "seconds"]
+COLUMNS = [
+    "epoch",
+    "lr",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "binary_weight_layers",
+    "binary_act_layers",
+    "flip_ratio",
+    "seconds",
+]
 
 
 def run_epoch(parts: StageParts, epoch: int) -> dict:
@@ -43,17 +53,28 @@ def run_epoch(parts: StageParts, epoch: int) -> dict:
     for callback in parts.callbacks:
         callback.on_epoch_end(epoch)
     val = score(parts.forward, parts.val)
-    return {"epoch": epoch, "lr": f"{lr:.6g}", "train_loss": f"{train_loss:.6f}", "train_acc": f"{train_acc:.4f}",
-            "val_loss": f"{val.loss:.6f}", "val_acc": f"{val.top1:.4f}",
-            "binary_weight_layers": sum(s[0] for s in states), "binary_act_layers": sum(s[1] for s in states),
-            "flip_ratio": "" if flips is None else f"{flips:.6f}", "seconds": f"{time.perf_counter() - start:.3f}"}
+    return {
+        "epoch": epoch,
+        "lr": f"{lr:.6g}",
+        "train_loss": f"{train_loss:.6f}",
+        "train_acc": f"{train_acc:.4f}",
+        "val_loss": f"{val.loss:.6f}",
+        "val_acc": f"{val.top1:.4f}",
+        "binary_weight_layers": sum(s[0] for s in states),
+        "binary_act_layers": sum(s[1] for s in states),
+        "flip_ratio": "" if flips is None else f"{flips:.6f}",
+        "seconds": f"{time.perf_counter() - start:.3f}",
+    }
 
 
 def log_epoch(label: str, epochs: int, row: dict) -> None:
-    print(f"[{label}] epoch {row['epoch'] + 1}/{epochs} lr {float(row['lr']):.4g} train loss "
-          f"{float(row['train_loss']):.4f} acc {float(row['train_acc']):.2f} | val loss {float(row['val_loss']):.4f} "
-          f"acc {float(row['val_acc']):.2f} | binary layers W {row['binary_weight_layers']} A "
-          f"{row['binary_act_layers']}", flush=True)
+    print(
+        f"[{label}] epoch {row['epoch'] + 1}/{epochs} lr {float(row['lr']):.4g} train loss "
+        f"{float(row['train_loss']):.4f} acc {float(row['train_acc']):.2f} | val loss {float(row['val_loss']):.4f} "
+        f"acc {float(row['val_acc']):.2f} | binary layers W {row['binary_weight_layers']} A "
+        f"{row['binary_act_layers']}",
+        flush=True,
+    )
 
 
 def run_stage(spec: StageSpec, run_dir: str | Path) -> dict:
@@ -79,8 +100,10 @@ def run_stage(spec: StageSpec, run_dir: str | Path) -> dict:
     seconds = sum(float(row["seconds"]) for row in rows)
     result = {"seconds": seconds, "epochs": spec.epochs, "final": rows[-1] if rows else {}}
     if main:
-        lineage = [*parts.lineage, {"stage": spec.run.stage, "method": spec.run.method, "epochs": spec.epochs,
-                                    "seconds": round(seconds, 3)}]
+        lineage = [
+            *parts.lineage,
+            {"stage": spec.run.stage, "method": spec.run.method, "epochs": spec.epochs, "seconds": round(seconds, 3)},
+        ]
         checkpoint.write(run_dir / CHECKPOINT, spec, parts.meta, parts.model, parts.loss, lineage)
         resume.clear(run_dir)
     return result

@@ -22,13 +22,23 @@ def draw(files: list[str], path: str) -> None:
         for method in methods:
             rows = table[(table["dataset"] == dataset) & (table["model"] == model) & (table["method"] == method)]
             if len(rows):
-                ax.scatter(rows["model_kib"], rows["top1"], color=palette[method], marker=markers[g % len(markers)],
-                           s=40, edgecolors="black", linewidths=0.4)
+                ax.scatter(
+                    rows["model_kib"],
+                    rows["top1"],
+                    color=palette[method],
+                    marker=markers[g % len(markers)],
+                    s=40,
+                    edgecolors="black",
+                    linewidths=0.4,
+                )
     if table["model_kib"].max() > 10 * table["model_kib"].min():
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(formatter(lambda value, _: f"{value:g}"))
-        ax.xaxis.set_minor_formatter(formatter(  # label 2x and 5x between the decades, not every minor tick
-            lambda value, _: f"{value:g}" if round(value / 10 ** math.floor(math.log10(value))) in (2, 5) else ""))
+        ax.xaxis.set_minor_formatter(
+            formatter(  # label 2x and 5x between the decades, not every minor tick
+                lambda value, _: f"{value:g}" if round(value / 10 ** math.floor(math.log10(value))) in (2, 5) else ""
+            )
+        )
     handles = [marker_handle(palette[m], "o", m) for m in methods]
     handles += [marker_handle("0.3", markers[g % len(markers)], f"{d} / {m}") for g, (d, m) in enumerate(groups)]
     ax.legend(handles=handles, fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
@@ -39,5 +49,11 @@ def draw(files: list[str], path: str) -> None:
     save(fig, path)
 
 
-register_figure(Figure("accuracy_vs_size", "test top-1 against packed model size (KiB) of every run",
-                       lambda plan: [layout.table("accuracy")], draw))
+register_figure(
+    Figure(
+        "accuracy_vs_size",
+        "test top-1 against packed model size (KiB) of every run",
+        lambda plan: [layout.table("accuracy")],
+        draw,
+    )
+)

@@ -15,7 +15,12 @@ def draw(files: list[str], path: str) -> None:
     speedup_figure(pd.read_csv(files[0]), pd.read_csv(files[1]), path)
 
 
-register_figure(Figure("accuracy_vs_speedup", "test top-1 against the measured speed-up of openvino-binary (x86 "
-                       "binary kernels) over torch-float, one point per method",
-                       lambda plan: [layout.table("accuracy"), layout.table("inference")] if plan.deploy_files()
-                       else None, draw))
+register_figure(
+    Figure(
+        "accuracy_vs_speedup",
+        "test top-1 against the measured speed-up of openvino-binary (x86 "
+        "binary kernels) over torch-float, one point per method",
+        lambda plan: [layout.table("accuracy"), layout.table("inference")] if plan.deploy_files() else None,
+        draw,
+    )
+)

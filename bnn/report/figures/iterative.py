@@ -30,12 +30,25 @@ def draw(files: list[str], path: str) -> None:
         for run in members:
             m = run.metrics
             grew = m[m["binary_weight_layers"].diff().fillna(m["binary_weight_layers"]) > 0]
-            curve.scatter(grew["step"], grew["val_acc"], color=palette[run.method], marker="v", s=45,
-                          edgecolors="black", linewidths=0.5, zorder=3)
+            curve.scatter(
+                grew["step"],
+                grew["val_acc"],
+                color=palette[run.method],
+                marker="v",
+                s=45,
+                edgecolors="black",
+                linewidths=0.5,
+                zorder=3,
+            )
             reached = m.groupby("binary_weight_layers")["val_acc"].last()
-            per_count.plot(reached.index, reached.values, color=palette[run.method], marker="o",
-                           label=order_name(run) if run.seed == members[0].seed else None,
-                           **line_style(run.method, members))
+            per_count.plot(
+                reached.index,
+                reached.values,
+                color=palette[run.method],
+                marker="o",
+                label=order_name(run) if run.seed == members[0].seed else None,
+                **line_style(run.method, members),
+            )
         curve.scatter([], [], color="0.5", marker="v", edgecolors="black", label="a layer became binary")
         curve.set_title(f"{group}: validation accuracy per epoch")
         curve.set_xlabel("epoch")
@@ -51,5 +64,12 @@ def draw(files: list[str], path: str) -> None:
     save(fig, path)
 
 
-register_figure(Figure("iterative", "iterative orders: validation top-1 per epoch with the epochs a layer became "
-                       "binary, and top-1 per number of binary-weight layers", inputs, draw))
+register_figure(
+    Figure(
+        "iterative",
+        "iterative orders: validation top-1 per epoch with the epochs a layer became "
+        "binary, and top-1 per number of binary-weight layers",
+        inputs,
+        draw,
+    )
+)

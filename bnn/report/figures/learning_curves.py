@@ -13,8 +13,12 @@ from bnn.report.runs import histories
 def metrics_files(plan, wanted) -> list[str] | None:
     """metrics.csv of every stage, in stage order, of the evaluated experiments ``wanted(experiment, stages)``
     selects; None when none is selected."""
-    files = [stage.file(layout.METRICS) for e in plan.evaluated() if wanted(e, plan.experiment_stages(*e))
-             for stage in plan.experiment_stages(*e)]
+    files = [
+        stage.file(layout.METRICS)
+        for e in plan.evaluated()
+        if wanted(e, plan.experiment_stages(*e))
+        for stage in plan.experiment_stages(*e)
+    ]
     return files or None
 
 
@@ -33,5 +37,11 @@ def draw(files: list[str], path: str) -> None:
     save(fig, path)
 
 
-register_figure(Figure("learning_curves", "validation top-1 per epoch of every experiment, its stages joined "
-                       "(dotted = stage end)", lambda plan: metrics_files(plan, lambda e, stages: True), draw))
+register_figure(
+    Figure(
+        "learning_curves",
+        "validation top-1 per epoch of every experiment, its stages joined (dotted = stage end)",
+        lambda plan: metrics_files(plan, lambda e, stages: True),
+        draw,
+    )
+)

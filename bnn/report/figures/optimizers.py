@@ -17,6 +17,7 @@ NAME = "optimizers"
 
 def inputs(plan) -> list[str] | None:
     """Split-optimizer experiments, plus the recipes listing this figure; None without a split optimizer."""
+
     def split(stages) -> bool:
         return any(stage.spec.optimizer.name == "split" for stage in stages)
 
@@ -46,5 +47,8 @@ def draw(files: list[str], path: str) -> None:
     save(fig, path)
 
 
-register_figure(Figure(NAME, "optimizer recipes (and their baselines): validation top-1 and sign-flip ratio per "
-                       "epoch", inputs, draw))
+register_figure(
+    Figure(
+        NAME, "optimizer recipes (and their baselines): validation top-1 and sign-flip ratio per epoch", inputs, draw
+    )
+)

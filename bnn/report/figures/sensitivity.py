@@ -16,7 +16,8 @@ def draw(files: list[str], path: str) -> None:
         data = pd.read_csv(table)
         first = data.iloc[0]
         grouped.setdefault(f"{first['dataset']} / {first['model']}", []).append(
-            (f"{first['method']} seed{first['seed']}", data))
+            (f"{first['method']} seed{first['seed']}", data)
+        )
     palette = colors(list(dict.fromkeys(label for lines in grouped.values() for label, _ in lines)))
     fig, axes = panels(len(grouped), 2, 6.0, 4.0)
     for ax, (group, lines) in zip(axes, grouped.items()):
@@ -31,5 +32,11 @@ def draw(files: list[str], path: str) -> None:
     save(fig, path)
 
 
-register_figure(Figure("sensitivity", "validation top-1 with only layer k's weights binary, per layer k",
-                       lambda plan: plan.sensitivity_files() or None, draw))
+register_figure(
+    Figure(
+        "sensitivity",
+        "validation top-1 with only layer k's weights binary, per layer k",
+        lambda plan: plan.sensitivity_files() or None,
+        draw,
+    )
+)

@@ -14,9 +14,29 @@ from bnn.errors import BnnError
 from bnn.report.costs import COST_COLUMNS
 from bnn.report.registry import Table, register_table
 
-COLUMNS = ["dataset", "model", "method", "seed", "weight_bits", "act_bits", "top1", "top5", "test_loss",
-           "epochs", "params", "binary_params", "binary_weight_layers", "binary_act_layers", "model_kib",
-           "train_seconds", "compression", "macs", "bops", "arch", *COST_COLUMNS]
+COLUMNS = [
+    "dataset",
+    "model",
+    "method",
+    "seed",
+    "weight_bits",
+    "act_bits",
+    "top1",
+    "top5",
+    "test_loss",
+    "epochs",
+    "params",
+    "binary_params",
+    "binary_weight_layers",
+    "binary_act_layers",
+    "model_kib",
+    "train_seconds",
+    "compression",
+    "macs",
+    "bops",
+    "arch",
+    *COST_COLUMNS,
+]
 
 
 def build(eval_files: list[str]) -> pd.DataFrame:
@@ -33,10 +53,18 @@ def build(eval_files: list[str]) -> pd.DataFrame:
     duplicated = table.duplicated(["dataset", "model", "method", "seed"])
     if duplicated.any():
         row = table[duplicated].iloc[0]
-        raise BnnError(f"table accuracy: two eval.json for {row['dataset']}/{row['model']}/{row['method']}/seed{row['seed']}")
+        raise BnnError(
+            f"table accuracy: two eval.json for {row['dataset']}/{row['model']}/{row['method']}/seed{row['seed']}"
+        )
     return table
 
 
-register_table(Table("accuracy", "one row per dataset x model x method x seed: test top-1/top-5 (%), loss, W/A bits, "
-                     "parameter counts, packed size (KiB), training seconds, MACs/BOPs, architecture, run cost",
-                     lambda plan: plan.eval_files(), build))
+register_table(
+    Table(
+        "accuracy",
+        "one row per dataset x model x method x seed: test top-1/top-5 (%), loss, W/A bits, "
+        "parameter counts, packed size (KiB), training seconds, MACs/BOPs, architecture, run cost",
+        lambda plan: plan.eval_files(),
+        build,
+    )
+)

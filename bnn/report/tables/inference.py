@@ -14,7 +14,13 @@ def build(files: list[str]) -> pd.DataFrame:
     return inference_table(files)
 
 
-register_table(Table("inference", "one row per run x backend (torch-float, torch-binary, openvino-float, "
-                     "openvino-binary, onnxruntime) x batch: median latency (ms), speed-up over torch-float, "
-                     "BinaryConvolution nodes, agreement with PyTorch on the test split, the CPU's flags",
-                     lambda plan: plan.deploy_files() or None, build))
+register_table(
+    Table(
+        "inference",
+        "one row per run x backend (torch-float, torch-binary, openvino-float, "
+        "openvino-binary, onnxruntime) x batch: median latency (ms), speed-up over torch-float, "
+        "BinaryConvolution nodes, agreement with PyTorch on the test split, the CPU's flags",
+        lambda plan: plan.deploy_files() or None,
+        build,
+    )
+)
