@@ -13,7 +13,10 @@ Train modes (``--modes``):
 * ``w1a1_bf16``: the same with ``amp: binary_bf16`` (products of the binary layers in bf16);
 * ``w1a1_amp``: the same with ``amp: bf16`` (the whole forward under autocast);
 * ``irnet``: EDE weights and activations (§0.2-4), Libra-PB (§0.3), sign0, fp32;
-* ``irnet_skd``: ``irnet`` with SKD-BNN's loss (§6), fp32; ``irnet_skd_bf16``: with ``amp: binary_bf16``.
+* ``irnet_skd``: ``irnet`` with SKD-BNN's loss (§6), fp32; ``irnet_skd_bf16``: with ``amp: binary_bf16``;
+* ``float_fused``, ``irnet_skd_fused``, ``irnet_skd_bf16_fused``: those modes with
+  ``optimizer: {name: adam, fused: true}`` (PyTorch's fused CPU Adam, as configs/skd_bnn.yaml's MNIST row).
+  Every other mode: the default for-loop Adam.
 
 Eval cases (``--eval``): forward latency in eval mode under ``torch.no_grad``, float vs ``w1a1``, VGG-Small
 at batch 1 and 64.
@@ -51,14 +54,18 @@ CLIPPED = {"weight_estimator": "clipped_ste", "act_estimator": "clipped_ste", "s
 IRNET = {"weight_estimator": "ede", "act_estimator": "ede", "scaling": "libra_pb", "sign_zero": "zero"}
 CE = {"ce": 1.0}
 SKD = {"ce": 1.0, "skd_features": 1.0, "skd_labels": {"weight": 0.05, "temperature": 4.0}, "skd_cluster": 0.01}
-MODES = {  # name -> (binary options, binary layers?, amp, loss): SKD is configs/skd_bnn.yaml's loss (§6.6)
-    "float": (CLIPPED, False, "none", CE),
-    "w1a1": (CLIPPED, True, "none", CE),
-    "w1a1_amp": (CLIPPED, True, "bf16", CE),
-    "w1a1_bf16": (CLIPPED, True, "binary_bf16", CE),
-    "irnet": (IRNET, True, "none", CE),
-    "irnet_skd": (IRNET, True, "none", SKD),
-    "irnet_skd_bf16": (IRNET, True, "binary_bf16", SKD),
+ADAM, FUSED = {"name": "adam"}, {"name": "adam", "fused": True}  # fused: PyTorch's one-kernel CPU Adam
+MODES = {  # name -> (binary options, binary layers?, amp, loss, optimizer); SKD: configs/skd_bnn.yaml's loss (§6.6)
+    "float": (CLIPPED, False, "none", CE, ADAM),
+    "w1a1": (CLIPPED, True, "none", CE, ADAM),
+    "w1a1_amp": (CLIPPED, True, "bf16", CE, ADAM),
+    "w1a1_bf16": (CLIPPED, True, "binary_bf16", CE, ADAM),
+    "irnet": (IRNET, True, "none", CE, ADAM),
+    "irnet_skd": (IRNET, True, "none", SKD, ADAM),
+    "irnet_skd_bf16": (IRNET, True, "binary_bf16", SKD, ADAM),
+    "float_fused": (CLIPPED, False, "none", CE, FUSED),
+    "irnet_skd_fused": (IRNET, True, "none", SKD, FUSED),  # configs/skd_bnn.yaml's MNIST row
+    "irnet_skd_bf16_fused": (IRNET, True, "binary_bf16", SKD, FUSED),
 }
 EVAL_MODES = ("float", "w1a1")
 EVAL_CASES = (("vgg_small", 1), ("vgg_small", 64))
@@ -79,14 +86,14 @@ class Case:
 def make_case(model_name: str, mode: str, batch: int, train: bool = True) -> Case:
     """The model of ``model_name`` in ``mode``, built as a stage builds it, with a random batch."""
     model_spec, shape, classes, _ = MODELS[model_name]
-    binary, is_binary, amp, loss_spec = MODES[mode]
+    binary, is_binary, amp, loss_spec, optimizer = MODES[mode]
     layers = "binary" if is_binary else "real"
     settings = Settings.parse(
         {
             "binary": binary,
             "amp": amp,
             "loss": loss_spec,
-            "optimizer": {"name": "adam"},
+            "optimizer": optimizer,
             "schedule": {"weights": layers, "acts": layers, "layers": "inner"},
         },
         "train",
