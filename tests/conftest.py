@@ -22,27 +22,34 @@ TABLE = "results/tables/accuracy.csv"
 TIMING_COLUMNS = ["train_seconds", "wall_seconds", "max_rss_mb"]
 
 
+def snakemake_command(workdir: Path, *args: str, configfile: Path | None = None) -> list[str]:
+    """The command line of a real snakemake run of this repository's workflow in ``workdir``."""
+    workflow = ["-s", str(REPO / "Snakefile"), "-d", str(workdir)]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        *workflow,
+        "--configfile",
+        str(configfile or workdir / "tiny.yaml"),
+        *args,
+    ]
+
+
+def snakemake_env() -> dict:
+    """This environment with the interpreter's folder first on PATH (the rules call ``bnn``)."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+
 def snakemake(
     workdir: Path, *args: str, configfile: Path | None = None, timeout: int = 900
 ) -> subprocess.CompletedProcess:
-    """A real snakemake run of this repository's workflow in ``workdir`` (stdin closed, hard timeout)."""
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    """A real snakemake run (stdin closed, hard timeout)."""
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "-s",
-            str(REPO / "Snakefile"),
-            "-d",
-            str(workdir),
-            "--configfile",
-            str(configfile or workdir / "tiny.yaml"),
-            *args,
-        ],
+        snakemake_command(workdir, *args, configfile=configfile),
         capture_output=True,
         text=True,
-        env=env,
+        env=snakemake_env(),
         stdin=subprocess.DEVNULL,
         timeout=timeout,
     )

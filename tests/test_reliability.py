@@ -1,19 +1,16 @@
 """Reliability: resume after SIGKILL, non-finite loss, bad configs that start no job."""
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import psutil
 import pytest
 import torch
 import yaml
-from conftest import REPO
+from conftest import snakemake_command, snakemake_env
 
 from bnn import resume
 from bnn.errors import BnnError
@@ -60,33 +57,14 @@ def test_nan_loss_stops_the_stage_and_keeps_the_last_good_epoch(stage_spec, tmp_
     assert not (tmp_path / resume.FILENAME).exists()
 
 
-def snakemake_cmd(workdir: Path, *args: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "-s",
-        str(REPO / "Snakefile"),
-        "-d",
-        str(workdir),
-        "--configfile",
-        str(workdir / "overlay.yaml"),
-        *args,
-    ]
-
-
-def env() -> dict:
-    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-
-
 @pytest.mark.workflow
 def test_sigkilled_stage_resumes_and_matches_an_uninterrupted_run(tmp_path):
     overlay = {"models": ["convnet"], "methods": ["float"], "train": {"epochs": 16}}
     (tmp_path / "overlay.yaml").write_text(yaml.safe_dump(overlay))
     run = tmp_path / "results/runs/digits/convnet/float/seed0/train"
     first = subprocess.Popen(
-        snakemake_cmd(tmp_path, "--cores", "1"),
-        env=env(),
+        snakemake_command(tmp_path, "--cores", "1", configfile=tmp_path / "overlay.yaml"),
+        env=snakemake_env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -114,8 +92,8 @@ def test_sigkilled_stage_resumes_and_matches_an_uninterrupted_run(tmp_path):
     assert 3 <= killed_at < 16 and not (run / "checkpoint.pt").exists()
 
     second = subprocess.run(
-        snakemake_cmd(tmp_path, "--cores", "1"),
-        env=env(),
+        snakemake_command(tmp_path, "--cores", "1", configfile=tmp_path / "overlay.yaml"),
+        env=snakemake_env(),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -170,8 +148,8 @@ def test_sigkilled_stage_resumes_and_matches_an_uninterrupted_run(tmp_path):
 def test_bad_config_stops_before_any_job(tmp_path, overlay, message):
     (tmp_path / "overlay.yaml").write_text(yaml.safe_dump(overlay))
     result = subprocess.run(
-        snakemake_cmd(tmp_path, "--cores", "1"),
-        env=env(),
+        snakemake_command(tmp_path, "--cores", "1", configfile=tmp_path / "overlay.yaml"),
+        env=snakemake_env(),
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
