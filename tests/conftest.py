@@ -22,18 +22,12 @@ TABLE = "results/tables/accuracy.csv"
 TIMING_COLUMNS = ["train_seconds", "wall_seconds", "max_rss_mb"]
 
 
-def snakemake_command(workdir: Path, *args: str, configfile: Path | None = None) -> list[str]:
-    """The command line of a real snakemake run of this repository's workflow in ``workdir``."""
-    workflow = ["-s", str(REPO / "Snakefile"), "-d", str(workdir)]
-    return [
-        sys.executable,
-        "-m",
-        "snakemake",
-        *workflow,
-        "--configfile",
-        str(configfile or workdir / "tiny.yaml"),
-        *args,
-    ]
+def snakemake_command(workdir: Path, *args: str, configfile: Path | list[Path] | None = None) -> list[str]:
+    """The command line of a real snakemake run of this repository's workflow in ``workdir``; ``configfile``: one
+    overlay of config.yaml or several, later ones over earlier ones (default ``workdir/tiny.yaml``)."""
+    files = configfile if isinstance(configfile, list) else [configfile or workdir / "tiny.yaml"]
+    workflow = ["-s", str(REPO / "Snakefile"), "-d", str(workdir), "--configfile", *map(str, files)]
+    return [sys.executable, "-m", "snakemake", *workflow, *args]
 
 
 def snakemake_env() -> dict:
@@ -42,7 +36,7 @@ def snakemake_env() -> dict:
 
 
 def snakemake(
-    workdir: Path, *args: str, configfile: Path | None = None, timeout: int = 900
+    workdir: Path, *args: str, configfile: Path | list[Path] | None = None, timeout: int = 900
 ) -> subprocess.CompletedProcess:
     """A real snakemake run (stdin closed, hard timeout)."""
     return subprocess.run(

@@ -35,10 +35,16 @@ def test_smoke_scale_runs_every_recipe_end_to_end(paper, default_config, tmp_pat
     assert smoke.datasets() == ["digits"]
     # every recipe of the paper runs at smoke scale
     assert {e[2] for e in smoke.experiments} == set(config["methods"])
-    result = snakemake(tmp_path, "--cores", "2", "--config", "scale=smoke", configfile=paper)
+    overlays = [paper]
+    if paper.stem != "sd_bnn":  # deploys are tested on the tiny config and on SD-BNN's convs here, not per paper
+        (tmp_path / "no_deploy.yaml").write_text(yaml.safe_dump({"deploy": {"enabled": False}}))
+        overlays.append(tmp_path / "no_deploy.yaml")
+    result = snakemake(tmp_path, "--cores", "2", "--config", "scale=smoke", configfile=overlays)
     assert result.returncode == 0, result.stderr[-3000:]
     table = pd.read_csv(tmp_path / "results" / "tables" / "accuracy.csv")
     expected = {(model, method) for _, model, method, _ in smoke.evaluated()}
     assert set(zip(table["model"], table["method"])) == expected and len(table) == len(expected)
     assert table["top1"].between(0, 100).all() and (table["dataset"] == "digits").all()
     assert all(stage.spec.epochs <= 5 for stage in smoke.stages())  # smoke: a few epochs per stage
+    deployed = (tmp_path / "results" / "tables" / "inference.csv").is_file()
+    assert deployed == (paper.stem == "sd_bnn")
