@@ -181,82 +181,59 @@ def model_summary(model: nn.Module, in_shape: tuple[int, ...] | list[int]) -> Su
     )
 
 
-def render(summary: Summary, title: str = "") -> str:
-    """The summary as a text table (one row per layer and a total) followed by the model totals."""
-    header = [
-        "Layer",
-        "Type",
-        "Output",
-        "W/A",
-        "# 1-bit",
-        "# 32-bit",
-        "Packed KiB",
-        "Float KiB",
-        "32-bit MACs",
-        "1-bit MACs",
-    ]
-    rows = [
-        [
-            r.name,
-            r.kind,
-            "x".join(map(str, r.output_shape)) if r.output_shape else "-",
-            r.precision,
-            f"{r.binary_params:,}",
-            f"{r.real_params:,}",
-            f"{r.packed_kib:,.2f}",
-            f"{r.float_kib:,.2f}",
-            f"{r.macs:,}",
-            f"{r.bops:,}",
-        ]
-        for r in summary.rows
-    ]
-    total = [
-        "Total",
-        "",
-        "",
-        "",
-        f"{summary.total('binary_params'):,}",
-        f"{summary.total('real_params'):,}",
-        f"{summary.packed_kib:,.2f}",
-        f"{summary.float_kib:,.2f}",
-        f"{summary.total('macs'):,}",
-        f"{summary.total('bops'):,}",
-    ]
-    widths = [max(len(row[i]) for row in [header, *rows, total]) for i in range(len(header))]
+HEADER = [
+    "Layer",
+    "Type",
+    "Output",
+    "W/A",
+    "# 1-bit",
+    "# 32-bit",
+    "Packed KiB",
+    "Float KiB",
+    "32-bit MACs",
+    "1-bit MACs",
+]
 
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
-    rule = "-" * len(line(header))
+def layer_cells(r: LayerRow) -> list[str]:
+    shape = "x".join(map(str, r.output_shape)) if r.output_shape else "-"
+    sizes = [f"{r.binary_params:,}", f"{r.real_params:,}", f"{r.packed_kib:,.2f}", f"{r.float_kib:,.2f}"]
+    return [r.name, r.kind, shape, r.precision, *sizes, f"{r.macs:,}", f"{r.bops:,}"]
+
+
+def total_cells(summary: Summary) -> list[str]:
+    params = [f"{summary.total('binary_params'):,}", f"{summary.total('real_params'):,}"]
+    sizes = [f"{summary.packed_kib:,.2f}", f"{summary.float_kib:,.2f}"]
+    return ["Total", "", "", "", *params, *sizes, f"{summary.total('macs'):,}", f"{summary.total('bops'):,}"]
+
+
+def totals(summary: Summary) -> list[tuple[str, str]]:
+    """The model totals printed under the table: (label, value)."""
+    binary, real = summary.total("binary_params"), summary.total("real_params")
     all_macs = summary.total("macs") + summary.total("bops")
     share = summary.total("bops") / all_macs if all_macs else 0.0
-    facts = [
-        (
-            "Total params",
-            f"{summary.params:,} ({summary.total('binary_params'):,} 1-bit, {summary.total('real_params'):,} 32-bit)",
-        ),
-        (
-            "Binarizable layers",
-            f"{summary.layers} ({summary.binary_weight_layers} with binary weights, "
-            f"{summary.binary_act_layers} with binary activations)",
-        ),
+    return [
+        ("Total params", f"{summary.params:,} ({binary:,} 1-bit, {real:,} 32-bit)"),
+        ("Binarizable layers", f"{summary.layers} ({summary.binary_weight_layers} with binary weights, "
+         f"{summary.binary_act_layers} with binary activations)"),
         ("Model size (packed)", f"{summary.packed_kib:,.2f} KiB"),
         ("Float-32 equivalent", f"{summary.float_kib:,.2f} KiB"),
         ("Compression ratio", f"{summary.compression:.2f}x (float / packed)"),
         ("32-bit MACs", f"{summary.total('macs'):,}"),
         ("Binary MACs (BOPs)", f"{summary.total('bops'):,} ({share:.1%} of all MACs)"),
-    ]
+    ]  # fmt: skip
+
+
+def render(summary: Summary, title: str = "") -> str:
+    """The summary as a text table (one row per layer and a total) followed by the model totals."""
+    rows, total = [layer_cells(r) for r in summary.rows], total_cells(summary)
+    widths = [max(len(row[i]) for row in [HEADER, *rows, total]) for i in range(len(HEADER))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i < 4 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    rule = "-" * len(line(HEADER))
+    facts = totals(summary)
     key_width = max(len(k) for k, _ in facts)
-    return "\n".join(
-        [
-            *([title] if title else []),
-            rule,
-            line(header),
-            rule,
-            *map(line, rows),
-            rule,
-            line(total),
-            rule,
-            *(f"{k.ljust(key_width)}  {v}" for k, v in facts),
-        ]
-    )
+    table = [rule, line(HEADER), rule, *map(line, rows), rule, line(total), rule]
+    return "\n".join([*([title] if title else []), *table, *(f"{k.ljust(key_width)}  {v}" for k, v in facts)])
