@@ -28,6 +28,7 @@ TOP_LEVEL_KEYS = (
     "train",
     "recipes",
     "deploy",
+    "compare",
 )
 REPLACED_WHOLE = ("loss",)  # a loss is a sum of terms: an override states the whole sum
 
@@ -138,3 +139,31 @@ class DeploySettings:
         if not settings.batch or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in numbers):
             raise BnnError(f"{key}: batch (a list), threads and repeats must be whole numbers >= 1")
         return settings
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    """The config's ``compare``: the baseline recipe(s) every other method is compared against, pairwise on the
+    same dataset, model, seeds and test images (docs/results.md, "Statistics"). A baseline that is not run on a
+    dataset/model gives no comparison there."""
+
+    baseline: tuple[str, ...] = ("binary",)
+
+    @classmethod
+    def parse(cls, value: Any, recipes: list[str], key: str = "compare") -> CompareSettings:
+        if value is None:
+            return cls()
+        if not isinstance(value, dict):
+            raise BnnError(f"{key}: {value!r} must be a mapping, e.g. {{baseline: binary}}")
+        check_keys(value, ["baseline"], key)
+        names = value.get("baseline", list(cls.baseline))
+        names = [names] if isinstance(names, str) else names
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise BnnError(f"{key}.baseline: {names!r} must be a recipe name or a non-empty list of them")
+        for name in names:
+            if name not in recipes:
+                raise BnnError(
+                    f"{key}.baseline: unknown recipe {name!r}{did_you_mean(name, recipes)}; "
+                    f"use one of: {', '.join(sorted(recipes))}"
+                )
+        return cls(tuple(dict.fromkeys(names)))

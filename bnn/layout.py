@@ -29,6 +29,7 @@ CHECKPOINT, METRICS, SPEC, TRAIN_LOG, BENCHMARK = (
     "benchmark.tsv",
 )
 EVAL, EVAL_LOG = "eval.json", "evaluate.log"
+PREDICTIONS = "predictions.csv"  # per test image: label and top-1 prediction (bnn.report.predictions)
 DEPLOY, DEPLOY_LOG = "deploy", "deploy.log"  # bnn deploy's folder in a final stage's run folder, and its log
 DEPLOY_ROWS, DEPLOY_RECORD = f"{DEPLOY}/inference.csv", f"{DEPLOY}/deploy.json"
 DEPLOY_MODELS = tuple(f"{DEPLOY}/model.{suffix}" for suffix in ("onnx", "xml", "bin"))

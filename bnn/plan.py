@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 from bnn import layout
-from bnn.config import DeploySettings, check_top_level, selected
+from bnn.config import CompareSettings, DeploySettings, check_top_level, selected
 from bnn.data.datasets import DatasetInfo, dataset_info
 from bnn.errors import BnnError
 from bnn.losses import build_loss
@@ -53,6 +53,7 @@ class Plan:
         self.config = check_top_level(config)
         self.recipes = Recipes(self.config)
         self.deploy = DeploySettings.parse(self.config.get("deploy"))
+        self.compare = CompareSettings.parse(self.config.get("compare"), list(self.recipes.recipes))
         self._stages: dict[tuple, Stage] = {}
         self._experiment_stages: dict[Experiment, list[Stage]] = {}
         self._resolved: dict[Experiment, Recipe] = {}
@@ -198,6 +199,17 @@ class Plan:
     def eval_files(self) -> list[str]:
         """One eval.json per evaluated experiment, in the final stage's folder."""
         return [self.final_stage(*e).file(layout.EVAL) for e in self.evaluated()]
+
+    def prediction_files(self) -> list[str]:
+        """One predictions.csv (every test image's label and top-1 prediction) per evaluated experiment."""
+        return [self.final_stage(*e).file(layout.PREDICTIONS) for e in self.evaluated()]
+
+    def compared(self) -> bool:
+        """Whether some dataset/model runs a ``compare.baseline`` beside another evaluated method."""
+        methods: dict[tuple[str, str], set[str]] = {}
+        for dataset, model, method, _ in self.evaluated():
+            methods.setdefault((dataset, model), set()).add(method)
+        return any(len(ran) > 1 and ran & set(self.compare.baseline) for ran in methods.values())
 
     def deploy_files(self) -> list[str]:
         """One deploy table (bnn deploy's inference.csv) per evaluated experiment, in the final stage's folder;

@@ -6,7 +6,7 @@ from conftest import changed
 from bnn.config import merge
 from bnn.errors import BnnError
 from bnn.plan import Plan
-from bnn.report.targets import figure_inputs, figure_names, table_inputs, table_names
+from bnn.report.targets import figure_inputs, figure_names, table_inputs, table_names, table_settings
 
 
 def test_default_config_expands_to_the_stage_chain(default_config):
@@ -190,6 +190,7 @@ def test_figures_follow_the_recipes_in_the_config(default_config):
         "accuracy",
         "accuracy_vs_size",
         "accuracy_vs_speedup",
+        "comparison",
         "iterative",
         "learning_curves",
         "optimizers",
@@ -203,18 +204,57 @@ def test_figures_follow_the_recipes_in_the_config(default_config):
     adambnn = [f for f in figure_inputs(plan, "learning_curves") if "/mlp/adambnn/" in f]
     assert adambnn == [f"{plan.stage('digits', 'mlp', 'adambnn', 0, s).dir}/metrics.csv" for s in ("step1", "step2")]
     spine = Plan(dict(default_config, methods=["float", "binary"]))
-    assert figure_names(spine) == ["accuracy", "accuracy_vs_size", "accuracy_vs_speedup", "learning_curves"]
+    assert figure_names(spine) == [
+        "accuracy",
+        "accuracy_vs_size",
+        "accuracy_vs_speedup",
+        "comparison",
+        "learning_curves",
+    ]
 
 
 def test_deploy_section_sets_the_deploy_jobs_and_their_tables(default_config):
     plan = Plan(default_config)
     assert plan.deploy_files() == [f.replace("eval.json", "deploy/inference.csv") for f in plan.eval_files()]
-    assert "inference" in table_names(plan) and table_inputs(plan, "summary")[1:] == ["results/tables/inference.csv"]
+    tables = ["results/tables/accuracy.csv", "results/tables/comparison.csv"]
+    summary = [*tables, "results/tables/inference.csv", *plan.prediction_files()]
+    assert "inference" in table_names(plan) and table_inputs(plan, "summary") == summary
     off = Plan(changed(default_config, ["deploy", "enabled"], False))
     assert off.deploy_files() == [] and "inference" not in table_names(off)
     assert "accuracy_vs_speedup" not in figure_names(off) and table_inputs(off, "summary") == [
-        "results/tables/accuracy.csv"
+        *tables,
+        *plan.prediction_files(),
     ]
+
+
+def test_compare_section_names_the_baselines_of_the_paired_tables(default_config):
+    plan = Plan(default_config)
+    assert plan.compare.baseline == ("binary",) and plan.compared()
+    assert table_inputs(plan, "comparison") == plan.prediction_files()
+    assert plan.prediction_files() == [f.replace("eval.json", "predictions.csv") for f in plan.eval_files()]
+    assert table_settings(plan, "comparison") == {"baseline": ["binary"]} and table_settings(plan, "summary") == {}
+    two = Plan(dict(default_config, compare={"baseline": ["float", "binary", "float"]}))
+    assert two.compare.baseline == ("float", "binary")
+    alone = Plan(dict(default_config, methods=["float", "kd"]))  # binary is not run: nothing to compare
+    assert not alone.compared() and "comparison" not in table_names(alone) + figure_names(alone)
+    assert "results/tables/comparison.csv" not in table_inputs(alone, "summary")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            {"baseline": "binnary"},
+            r"compare.baseline: unknown recipe 'binnary' \(did you mean 'binary'\?\); use one of",
+        ),
+        ({"baselines": "binary"}, r"compare.baselines: unknown key \(did you mean 'baseline'\?\)"),
+        ({"baseline": []}, r"compare.baseline: \[\] must be a recipe name or a non-empty list of them"),
+        ("binary", r"compare: 'binary' must be a mapping, e.g. \{baseline: binary\}"),
+    ],
+)
+def test_bad_compare_sections(default_config, value, message):
+    with pytest.raises(BnnError, match=message):
+        Plan(dict(default_config, compare=value))
 
 
 @pytest.mark.parametrize(

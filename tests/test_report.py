@@ -10,7 +10,9 @@ from bnn.cli import main
 from bnn.evaluate import evaluate
 from bnn.io import write_json
 from bnn.report.paper import paper_top1
+from bnn.report.predictions import run_predictions
 from bnn.report.tables.accuracy import build as accuracy_table
+from bnn.report.tables.comparison import comparison_table
 from bnn.report.tables.summary import render_markdown, summary_table
 from bnn.train import run_stage
 
@@ -66,15 +68,21 @@ def runs(stage_spec, digits_dir, tmp_path_factory):
                 )
                 run_stage(spec, folder)
                 metrics.setdefault(method, []).append(folder / "metrics.csv")
-            write_json(folder / "eval.json", evaluate(folder / "checkpoint.pt", digits_dir))
+            record = evaluate(folder / "checkpoint.pt", digits_dir, predictions=folder / "predictions.csv")
+            write_json(folder / "eval.json", record)
             evals.append(folder / "eval.json")
     return root, metrics, evals
+
+
+def predictions_of(evals) -> list:
+    return [path.parent / "predictions.csv" for path in evals]
 
 
 def test_summary_numbers_come_from_the_eval_files(runs):
     root, _, evals = runs
     records = [json.loads(path.read_text()) for path in evals]
-    summary = summary_table(accuracy_table(evals)).set_index("method")
+    accuracy = accuracy_table(evals)
+    summary = summary_table(accuracy, run_predictions(predictions_of(evals))).set_index("method")
     for method in EXPERIMENTS:
         mine = [r for r in records if r["method"] == method]
         top1 = pd.Series([r["top1"] for r in mine])
@@ -83,10 +91,14 @@ def test_summary_numbers_come_from_the_eval_files(runs):
         assert row["top1_mean"] == pytest.approx(top1.mean(), abs=1e-4)
         assert row["train_seconds"] == pytest.approx(sum(r["train_seconds"] for r in mine) / len(mine), abs=1e-3)
         assert (row["weight_bits"], row["act_bits"]) == (mine[0]["weight_bits"], mine[0]["act_bits"])
+        assert row["top1_low"] < row["top1_mean"] < row["top1_high"]
         if len(mine) > 1:
             assert row["top1_std"] == pytest.approx(top1.std(), abs=1e-4)
-        else:
+        else:  # one seed: the run's own Wilson interval, as in accuracy.csv
             assert pd.isna(row["top1_std"])
+            run = accuracy[accuracy["method"] == method].iloc[0]
+            assert (row["top1_low"], row["top1_high"]) == (run["top1_low"], run["top1_high"])
+            assert run["test_images"] == 360 and run["top1_low"] < run["top1"] < run["top1_high"]
     assert summary["paper_top1"].isna().all()  # METHODS.md publishes nothing on digits
 
 
@@ -94,21 +106,34 @@ def test_paper_column_filled_only_for_a_published_setting(runs):
     accuracy = accuracy_table(runs[2])
     published = accuracy["method"] == "binary"
     accuracy.loc[published, ["dataset", "arch", "method"]] = ["cifar10", "binarynet_vgg", "sgdat"]
-    summary = summary_table(accuracy)
+    renamed = {
+        (("cifar10", m, "sgdat", s) if r == "binary" else (d, m, r, s)): p
+        for (d, m, r, s), p in run_predictions(predictions_of(runs[2])).items()
+    }
+    summary = summary_table(accuracy, renamed)
     row = summary[summary["method"] == "sgdat"].iloc[0]
     paper, source = paper_top1("cifar10", "binarynet_vgg", "sgdat")
     assert row["paper_top1"] == paper and "§2.7" in row["paper_source"] == source
     assert row["diff"] == pytest.approx(accuracy.loc[published, "top1"].mean() - paper, abs=1e-3)
     assert summary[summary["method"] != "sgdat"]["paper_top1"].isna().all()
     markdown = render_markdown(summary)
-    assert f"{row['top1_mean']:.2f} ± {row['top1_std']:.2f}" in markdown and f"{row['diff']:+.2f}" in markdown
+    top1 = f"{row['top1_mean']:.2f} [{row['top1_low']:.2f}, {row['top1_high']:.2f}]"
+    assert top1 in markdown and f"{row['diff']:+.2f}" in markdown
 
 
 def test_table_commands_write_csv_html_and_markdown(runs, tmp_path):
     assert main(["table", "accuracy", "--out", str(tmp_path / "accuracy.csv"), *map(str, runs[2])]) == 0
     assert len(pd.read_csv(tmp_path / "accuracy.csv")) == len(runs[2])
-    assert main(["table", "summary", "--out", str(tmp_path / "summary.csv"), str(tmp_path / "accuracy.csv")]) == 0
-    assert len(pd.read_csv(tmp_path / "summary.csv")) == len(EXPERIMENTS)
+    predictions = list(map(str, predictions_of(runs[2])))
+    comparison = str(tmp_path / "comparison.csv")
+    assert main(["table", "comparison", "--out", comparison, *predictions]) == 0  # default baseline: binary
+    assert set(pd.read_csv(comparison)["method"]) == set(EXPERIMENTS) - {"binary"}
+    summary_args = [str(tmp_path / "accuracy.csv"), comparison, *predictions]
+    assert main(["table", "summary", "--out", str(tmp_path / "summary.csv"), *summary_args]) == 0
+    summary = pd.read_csv(tmp_path / "summary.csv").set_index("method")
+    assert len(summary) == len(EXPERIMENTS) and summary.loc["binary", "verdict"] == "baseline"
+    assert summary.drop(index="binary")["verdict"].isin(["better", "worse", "no evidence"]).all()
+    assert (summary.drop(index="binary")["baseline"] == "binary").all()
     assert (tmp_path / "summary.md").read_text().count("| digits |") == len(EXPERIMENTS)
     assert "<table" in (tmp_path / "summary.html").read_text()
     assert (tmp_path / "accuracy.md").read_text().count("| digits |") == len(runs[2])
@@ -127,11 +152,22 @@ def figure_args(runs, sensitivity, tmp_path) -> dict[str, list[str]]:
             ("optimizers", ["binary", "sgdat"]),
         )
     }
-    return {"accuracy": [str(table)], "accuracy_vs_size": [str(table)], **files, "sensitivity": [str(sensitivity)]}
+    runs_predictions = run_predictions(predictions_of(evals))
+    summary, comparison = tmp_path / "summary.csv", tmp_path / "comparison.csv"
+    summary_table(accuracy_table(evals), runs_predictions).to_csv(summary, index=False)
+    comparison_table(runs_predictions, ["binary"]).to_csv(comparison, index=False)
+    return {
+        "accuracy": [str(table), str(summary)],
+        "comparison": [str(comparison)],
+        "accuracy_vs_size": [str(table)],
+        **files,
+        "sensitivity": [str(sensitivity)],
+    }
 
 
 @pytest.mark.parametrize(
-    "figure", ["accuracy", "accuracy_vs_size", "learning_curves", "iterative", "optimizers", "sensitivity"]
+    "figure",
+    ["accuracy", "comparison", "accuracy_vs_size", "learning_curves", "iterative", "optimizers", "sensitivity"],
 )
 def test_each_figure_command_draws_a_png(runs, figure, tmp_path):
     sensitivity = tmp_path / "results/runs/digits/mlp/sensitivity/seed0/sensitivity.csv"

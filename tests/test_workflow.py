@@ -22,6 +22,7 @@ METHODS = [
 ]
 FIGURES = [
     "accuracy",
+    "comparison",
     "accuracy_vs_size",
     "accuracy_vs_speedup",
     "learning_curves",
@@ -29,7 +30,7 @@ FIGURES = [
     "optimizers",
     "sensitivity",
 ]
-TABLES = ["accuracy", "summary", "inference"]
+TABLES = ["accuracy", "comparison", "summary", "inference"]
 
 
 def iterative(order: str) -> dict:
@@ -160,6 +161,11 @@ def test_every_run_folder_holds_the_contract(workflow_run):
             assert (run / name).is_file(), run / name
         record = json.loads((run / "eval.json").read_text())
         assert record["binary_check"]["ok"] and record["top1"] == pytest.approx(row.top1)
+        predictions = pd.read_csv(run / "predictions.csv")
+        assert len(predictions) == record["test_images"] == row.test_images
+        right = int((predictions["label"] == predictions["prediction"]).sum())
+        assert right == record["test_correct"] and 100 * right / len(predictions) == pytest.approx(row.top1, abs=1e-3)
+        assert row.top1_low < row.top1 < row.top1_high
     step1 = pd.read_csv(workflow_run / "results/runs/digits/mlp/adambnn/seed0/step1/metrics.csv")
     step2 = pd.read_csv(workflow_run / "results/runs/digits/mlp/adambnn/seed0/step2/metrics.csv")
     assert (step1["binary_weight_layers"] == 0).all() and (step1["binary_act_layers"] > 0).all()
@@ -204,9 +210,32 @@ def test_summary_and_results_readme(workflow_run):
     assert len(summary) == 2 * len(METHODS) and (summary["seeds"] == 1).all()
     merged = summary.merge(accuracy, on=["dataset", "model", "method"])
     assert (merged["top1_mean"] == merged["top1"]).all() and (merged["arch_x"] == merged["arch_y"]).all()
+    assert ((merged["top1_low_x"] == merged["top1_low_y"]) & (merged["top1_high_x"] == merged["top1_high_y"])).all()
     assert (workflow_run / "results/tables/summary.md").read_text().count("| digits |") == len(summary)
+    compared = summary[summary["method"] != "binary"]  # config.yaml's compare: {baseline: binary}
+    assert (compared["baseline"] == "binary").all() and (
+        summary[summary["method"] == "binary"]["verdict"] == "baseline"
+    ).all()
+    assert compared["verdict"].isin(["better", "worse", "no evidence"]).all()
+    assert ((compared["delta_low"] <= compared["delta"]) & (compared["delta"] <= compared["delta_high"])).all()
+    assert (compared["p_holm"] >= compared["p_value"]).all()
     readme = (workflow_run / "results/README.md").read_text()
     assert all(f"`figures/{name}.png`" in readme for name in FIGURES) and "`tables/summary.csv`" in readme
+
+
+@pytest.mark.workflow
+def test_a_summary_p_value_recomputed_by_hand_from_two_prediction_files(workflow_run):
+    from scipy.stats import binomtest
+
+    runs = workflow_run / "results/runs/digits/convnet"
+    ours, theirs = (pd.read_csv(runs / f"{method}/seed0/train/predictions.csv") for method in ("sgdat", "binary"))
+    right_ours, right_theirs = ours["label"] == ours["prediction"], theirs["label"] == theirs["prediction"]
+    only_ours, only_theirs = int((right_ours & ~right_theirs).sum()), int((~right_ours & right_theirs).sum())
+    summary = pd.read_csv(workflow_run / "results/tables/summary.csv").set_index(["model", "method"])
+    expected = binomtest(only_ours, only_ours + only_theirs).pvalue if only_ours + only_theirs else 1.0
+    assert summary.loc[("convnet", "sgdat"), "p_value"] == pytest.approx(expected, rel=1e-12)
+    comparison = pd.read_csv(workflow_run / "results/tables/comparison.csv").set_index(["model", "method"])
+    assert (comparison.loc[("convnet", "sgdat"), ["method_only", "baseline_only"]] == [only_ours, only_theirs]).all()
 
 
 @pytest.mark.workflow

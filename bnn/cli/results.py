@@ -4,14 +4,26 @@
 from __future__ import annotations
 
 import argparse
+import inspect
+import json
+
+from bnn.errors import BnnError
 
 
 def cmd_table(args: argparse.Namespace) -> None:
+    from bnn.config import check_keys
     from bnn.report.targets import get_table
     from bnn.report.writing import write_table
 
     table = get_table(args.name)
-    frame = table.build(args.files)
+    try:
+        settings = json.loads(args.settings)
+    except json.JSONDecodeError as exc:
+        raise BnnError(f'--settings: not JSON ({exc}); write e.g. \'{{"baseline": ["binary"]}}\'') from None
+    if not isinstance(settings, dict):
+        raise BnnError(f"--settings: {args.settings} must be a JSON mapping")
+    check_keys(settings, list(inspect.signature(table.build).parameters)[1:], "--settings", f"{args.name} setting")
+    frame = table.build(args.files, **settings)
     written = write_table(table, frame, args.out)
     print(f"table {args.name}: {len(frame)} rows -> {', '.join(map(str, written))}")
 
@@ -47,6 +59,11 @@ def register(sub) -> None:
     )
     p.add_argument("name", help="a registered table: accuracy, summary, ...")
     p.add_argument("--out", required=True, help="the .csv path; the .html and .md are written beside it")
+    p.add_argument(
+        "--settings",
+        default="{}",
+        help='config values the table needs, as JSON (comparison: \'{"baseline": ["binary"]}\', the default)',
+    )
     p.add_argument("files", nargs="+", help="the table's inputs (what the workflow passes)")
     p.set_defaults(func=cmd_table)
 

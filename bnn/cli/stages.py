@@ -54,10 +54,14 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from bnn import layout
     from bnn.evaluate import evaluate
     from bnn.io import write_json
 
-    record = evaluate(args.checkpoint, args.data, args.benchmarks)
+    predictions = args.predictions or Path(args.out).parent / layout.PREDICTIONS
+    record = evaluate(args.checkpoint, args.data, args.benchmarks, predictions=predictions)
     write_json(args.out, record)
     print(
         f"{args.checkpoint}: top1 {record['top1']:.2f}% top5 {record['top5']:.2f}% "
@@ -109,10 +113,15 @@ def register(sub) -> None:
     )
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="test a checkpoint and write eval.json")
+    p = sub.add_parser("evaluate", help="test a checkpoint and write eval.json and predictions.csv")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", required=True, help="prepared data folder (results/data/<dataset>)")
     p.add_argument("--out", required=True)
+    p.add_argument(
+        "--predictions",
+        default=None,
+        help="every test image's label and top-1 prediction (CSV; default: predictions.csv beside --out)",
+    )
     p.add_argument(
         "--benchmarks",
         nargs="*",

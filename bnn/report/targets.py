@@ -17,6 +17,11 @@ def table_inputs(plan, name: str) -> list[str]:
     return get_table(name).inputs(plan) or []
 
 
+def table_settings(plan, name: str) -> dict:
+    settings = get_table(name).settings
+    return settings(plan) if settings else {}
+
+
 def figure_names(plan) -> list[str]:
     """The registered figures this config has data for."""
     return [name for name in FIGURES.names() if FIGURES.get(name).inputs(plan)]

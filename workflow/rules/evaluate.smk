@@ -7,7 +7,8 @@ rule evaluate:
             wildcards.dataset, wildcards.model, wildcards.method, wildcards.seed
         ),
     output:
-        f"{layout.RUN}/{layout.EVAL}",
+        record=f"{layout.RUN}/{layout.EVAL}",
+        predictions=f"{layout.RUN}/{layout.PREDICTIONS}",
     log:
         f"{layout.RUN}/{layout.EVAL_LOG}",
     params:
@@ -15,5 +16,6 @@ rule evaluate:
     conda:
         BNN_ENV
     shell:
-        "bnn evaluate --checkpoint {input.checkpoint} --data {params.data} --out {output} "
+        "bnn evaluate --checkpoint {input.checkpoint} --data {params.data} --out {output.record} "
+        "--predictions {output.predictions} "
         "--benchmarks {input.benchmarks} > {log} 2>&1"

@@ -19,10 +19,11 @@ rule table:
         layout.rule_log("table", "{table}"),
     params:
         caption=lambda wildcards: caption("tables", wildcards.table),
+        settings=lambda wildcards: json.dumps(targets.table_settings(PLAN, wildcards.table)),
     conda:
         BNN_ENV
     shell:
-        "bnn table {wildcards.table} --out {output.csv} {input} > {log} 2>&1"
+        "bnn table {wildcards.table} --out {output.csv} --settings {params.settings:q} {input} > {log} 2>&1"
 
 
 rule figure:
