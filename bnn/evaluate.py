@@ -3,8 +3,10 @@
 Writes ``eval.json``: the run identity, ``arch`` (the checkpoint's architecture), top-1/top-5 (%), test loss, the
 test images and how many were right, the BNN summary's totals (:mod:`bnn.model_summary`: parameter counts, W/A bits,
 packed and float size, compression, MACs and BOPs), epochs and training seconds summed over the stages that led to
-the checkpoint, and ``binary_check``: every binary layer's effective weights take exactly two values ±scale per
-output channel, and every binary-activation layer sees only ±1 inputs.
+the checkpoint, and ``binary_check``: on the whole test split, every binary layer's effective weights take exactly two
+values ±scale per output channel, and every binary-activation layer sees only ±1 inputs; under sign0 (``sign_zero:
+zero``) an exact 0.0 binarizes to 0 by definition, a third value that is allowed and counted per layer
+(``zero_weights``, ``zero_inputs``).
 """
 
 from __future__ import annotations
@@ -19,36 +21,75 @@ from bnn.binarized import split_weight
 from bnn.data import make_loader, read_meta
 from bnn.errors import BnnError
 from bnn.model_summary import model_summary
-from bnn.nn import binary_layers
+from bnn.nn import BinaryLayer, binary_layers
 from bnn.report.costs import run_cost
 from bnn.report.predictions import write_predictions
 from bnn.scoring import score
 
 
-def check_binary(model: nn.Module, x: torch.Tensor) -> dict:
-    """Check weights of binary-weight layers and the inputs seen by binary-activation layers."""
-    layers = binary_layers(model)
-    bad_inputs: set[int] = set()
+def allows_zero(estimator: nn.Module) -> bool:
+    """sign0 (``sign_zero: zero``) maps an exact 0.0 to 0: a third value the binary check accepts and counts."""
+    return getattr(estimator, "zero", "plus") == "zero"
 
-    def watch(index: int):
+
+def zero_weights(layer: BinaryLayer) -> int | None:
+    """How many of a binary-weight layer's effective weights are 0 when they take only the values ±scale_c and,
+    under sign0, 0 (one scale_c > 0 per output channel); None when they are not binary."""
+    if split_weight(layer) is not None:
+        return 0
+    if not allows_zero(layer.weight_estimator):
+        return None
+    with torch.no_grad():
+        magnitude = layer.effective_weight().detach().flatten(1).abs()
+    scale = magnitude.amax(dim=1, keepdim=True)
+    binary = bool((scale > 0).all() and ((magnitude == 0) | (magnitude == scale)).all())
+    return int((magnitude == 0).sum()) if binary else None
+
+
+class BinaryCheck:
+    """While active, every binary-activation layer's binarized input is checked on every batch: each value is ±1, or
+    0 where the layer's sign is sign0 (an exact 0.0 input, counted). :meth:`result` adds the weights' check."""
+
+    def __init__(self, model: nn.Module):
+        self.layers = binary_layers(model)
+        self.bad_inputs: set[int] = set()
+        self.zero_inputs: dict[int, int] = {}
+        self.handles: list = []
+
+    def watch(self, index: int):
         def hook(layer, args):
-            values = torch.unique(layer.effective_input(args[0]))
-            if not set(values.tolist()) <= {-1.0, 1.0}:
-                bad_inputs.add(index)
+            values = layer.effective_input(args[0])
+            zeros = int((values == 0).sum())
+            if int((values.abs() == 1).sum()) + zeros != values.numel() or (
+                zeros and not allows_zero(layer.act_estimator)
+            ):
+                self.bad_inputs.add(index)
+            if zeros:
+                self.zero_inputs[index] = self.zero_inputs.get(index, 0) + zeros
 
         return hook
 
-    handles = [layer.register_forward_pre_hook(watch(i)) for i, layer in enumerate(layers) if layer.binary_acts]
-    with torch.no_grad():
-        model.eval()(x)
-    for handle in handles:
-        handle.remove()
-    bad_weights = [i for i, layer in enumerate(layers) if layer.binary_weights and split_weight(layer) is None]
-    return {
-        "ok": not bad_weights and not bad_inputs,
-        "bad_weight_layers": bad_weights,
-        "bad_act_layers": sorted(bad_inputs),
-    }
+    def __enter__(self) -> BinaryCheck:
+        self.handles = [
+            layer.register_forward_pre_hook(self.watch(i)) for i, layer in enumerate(self.layers) if layer.binary_acts
+        ]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+    def result(self) -> dict:
+        """``ok``, the layers (indices among the binarizable layers) that failed, and the sign0 zeros per layer."""
+        zeros = {i: zero_weights(layer) for i, layer in enumerate(self.layers) if layer.binary_weights}
+        bad_weights = [i for i, count in zeros.items() if count is None]
+        return {
+            "ok": not bad_weights and not self.bad_inputs,
+            "bad_weight_layers": bad_weights,
+            "bad_act_layers": sorted(self.bad_inputs),
+            "zero_weights": {str(i): count for i, count in zeros.items() if count},
+            "zero_inputs": {str(i): count for i, count in sorted(self.zero_inputs.items())},
+        }
 
 
 def evaluate(
@@ -66,8 +107,9 @@ def evaluate(
     checkpoint.check_data(ckpt, meta, checkpoint_path, "--checkpoint")
     model = checkpoint.rebuild(ckpt, checkpoint_path).eval()
     loader = make_loader(data_dir, meta, "test", batch_size, torch.device("cpu"))
-    scores = score(model, loader, keep_predictions=True)
-    check = check_binary(model, next(iter(loader))[0])
+    with BinaryCheck(model) as watch:
+        scores = score(model, loader, keep_predictions=True)
+    check = watch.result()
     if not check["ok"]:
         raise BnnError(
             f"binary check failed for {checkpoint_path}: weight layers {check['bad_weight_layers']}, "

@@ -63,9 +63,11 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     predictions = args.predictions or Path(args.out).parent / layout.PREDICTIONS
     record = evaluate(args.checkpoint, args.data, args.benchmarks, predictions=predictions)
     write_json(args.out, record)
+    zeros = sum(record["binary_check"]["zero_inputs"].values()) + sum(record["binary_check"]["zero_weights"].values())
     print(
         f"{args.checkpoint}: top1 {record['top1']:.2f}% top5 {record['top5']:.2f}% "
         f"W{record['weight_bits']}/A{record['act_bits']} binary check ok"
+        + (f" ({zeros} exact zeros binarized to 0 by sign0)" if zeros else "")
     )
 
 
