@@ -8,7 +8,7 @@ from scipy import stats
 from bnn.cli import main
 from bnn.errors import BnnError
 from bnn.report.predictions import Predictions, write_predictions
-from bnn.report.statistics import accuracy_interval, holm, mcnemar, mean_interval, verdict, wilson
+from bnn.report.statistics import Interval, accuracy_interval, holm, mcnemar, mean_interval, verdict, wilson
 from bnn.report.tables.comparison import comparison_table
 
 N = 400
@@ -87,8 +87,18 @@ def test_several_seeds_widen_the_interval_by_their_spread():
     assert noisy.high - noisy.low > 2 * (one.high - one.low)
 
 
-def test_verdict_needs_the_adjusted_p_below_alpha():
-    assert verdict(1.2, 0.01) == "better" and verdict(-0.4, 0.049) == "worse" and verdict(5.0, 0.05) == "no evidence"
+def test_verdict_needs_the_adjusted_p_below_alpha_and_the_interval_clear_of_zero():
+    assert verdict(Interval(1.2, 0.3, 2.1), 0.01) == "better" and verdict(Interval(-0.4, -0.7, -0.1), 0.049) == "worse"
+    assert verdict(Interval(5.0, 4.0, 6.0), 0.05) == "no evidence"  # the test does not reject
+    assert verdict(Interval(0.6, -0.1, 1.3), 1e-12) == "no evidence"  # the seeds' spread leaves 0 inside
+
+
+def test_two_seeds_that_disagree_give_no_evidence_whatever_the_pooled_test():
+    runs = {("d", "m", "binary", s): predictions(range(0, 60)) for s in (0, 1)}
+    runs[("d", "m", "new", 0)] = predictions(range(50, 60))  # 50 better on seed 0 ...
+    runs[("d", "m", "new", 1)] = predictions(range(0, 62))  # ... 2 worse on seed 1
+    row = comparison_table(runs, ["binary"]).iloc[0]
+    assert row["p_value"] < 1e-8 and row["delta_low"] < 0 < row["delta_high"] and row["verdict"] == "no evidence"
 
 
 def test_seeds_pair_by_number_and_pool_their_discordant_images():

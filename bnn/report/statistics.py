@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-ALPHA = 0.05  # a Holm-adjusted p-value below it is evidence of a difference
+ALPHA = 0.05  # a Holm-adjusted p-value below it (with an interval clear of 0) is evidence of a difference
 LEVEL = 1.0 - ALPHA  # 95 %: every interval of the tables and figures
 VERDICTS = ("better", "worse", "no evidence")
 
@@ -79,8 +79,12 @@ def holm(pvalues: list[float]) -> list[float]:
     return adjusted.tolist()
 
 
-def verdict(difference: float, adjusted_p: float) -> str:
-    """``better`` or ``worse`` when the Holm-adjusted p-value is below :data:`ALPHA`, else ``no evidence``."""
+def verdict(interval: Interval, adjusted_p: float) -> str:
+    """``better`` or ``worse`` when both kinds of evidence agree: the Holm-adjusted exact test is below
+    :data:`ALPHA` (the test images' sampling) and the difference's interval is clear of 0 on that side (the seeds'
+    spread as well); else ``no evidence``."""
     if adjusted_p >= ALPHA:
         return "no evidence"
-    return "better" if difference > 0 else "worse"
+    if interval.low > 0:
+        return "better"
+    return "worse" if interval.high < 0 else "no evidence"

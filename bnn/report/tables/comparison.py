@@ -4,7 +4,8 @@ seeds and test split (docs/results.md, "Statistics"), from the runs' predictions
 One row per dataset x model x baseline x method: the seeds both ran, both top-1 means, the difference in top-1 with
 its 95 % paired interval (seeds' spread and test images' sampling), the discordant images (``method_only``: right
 only for the method; ``baseline_only``) of every seed pooled, the exact McNemar p-value on them, its Holm adjustment
-across the methods compared with that baseline on that dataset/model, and the verdict.
+across the methods compared with that baseline on that dataset/model, and the verdict (better or worse when the
+adjusted p-value is below 0.05 and the interval is clear of 0).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pandas as pd
 
 from bnn.report.predictions import Predictions, RunKey, check_paired, correct_matrix, run_predictions
 from bnn.report.registry import Table, register_table
-from bnn.report.statistics import holm, mcnemar, mean_interval, verdict
+from bnn.report.statistics import Interval, holm, mcnemar, mean_interval, verdict
 
 COLUMNS = [
     "dataset",
@@ -77,7 +78,8 @@ def comparison_table(runs: dict[RunKey, Predictions], baselines: list[str]) -> p
             family = [compare_pair(runs, dataset, model, method, baseline) for method in methods if method != baseline]
             family = [row for row in family if row]
             for row, adjusted in zip(family, holm([row["p_value"] for row in family])):
-                rows.append({**row, "p_holm": adjusted, "verdict": verdict(row["delta"], adjusted)})
+                interval = Interval(row["delta"], row["delta_low"], row["delta_high"])
+                rows.append({**row, "p_holm": adjusted, "verdict": verdict(interval, adjusted)})
     table = pd.DataFrame(rows, columns=COLUMNS)
     return table.round({c: 4 for c in ("top1", "baseline_top1", "delta", "delta_low", "delta_high")})
 

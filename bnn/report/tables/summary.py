@@ -157,7 +157,8 @@ def render_markdown(table: pd.DataFrame) -> str:
         "published top-1 for the same dataset, architecture and recipe; `diff` = ours − paper. `Δ top-1` is the "
         "method minus the baseline `vs`, paired on the same seeds and test images, with its 95 % interval; `p` is "
         "the exact McNemar p-value over the discordant images, `(Holm)` adjusted across the methods compared with "
-        "that baseline; `verdict` is better or worse when the adjusted p is below 0.05, else no evidence "
+        "that baseline; `verdict` is better or worse when the adjusted p is below 0.05 and the interval is clear of "
+        "0, else no evidence "
         '(docs/results.md, "Statistics").'
         + (
             " `speed-up bN`: latency of the network run in PyTorch with every layer real over that of the deployed "
