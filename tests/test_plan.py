@@ -1,12 +1,13 @@
 import copy
 
 import pytest
-from conftest import changed
+from conftest import REPO, changed
 
 from bnn.config import merge
 from bnn.errors import BnnError
 from bnn.plan import Plan
 from bnn.report.targets import figure_inputs, figure_names, table_inputs, table_names, table_settings
+from bnn.spec import AMP
 
 
 def test_default_config_expands_to_the_stage_chain(default_config):
@@ -305,3 +306,21 @@ def test_bad_model_overrides_fail_with_one_line(default_config, override, start)
     config["recipes"]["float"]["models"] = override
     with pytest.raises(BnnError, match="^" + start):
         Plan(config)
+
+
+@pytest.mark.parametrize("amp", [*AMP, "fp8"])
+def test_workflow_schema_and_spec_agree_on_amp(default_config, amp):
+    """README recommends amp: binary_bf16 on CPU: the workflow's schema accepts what the spec accepts."""
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    config = changed(default_config, ["train", "amp"], amp)
+    schema = str(REPO / "workflow/schemas/config.schema.yaml")
+    if amp in AMP:
+        validate(config, schema)
+        Plan(config)
+    else:
+        with pytest.raises(WorkflowError):
+            validate(config, schema)
+        with pytest.raises(BnnError, match="amp"):
+            Plan(config)
