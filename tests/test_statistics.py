@@ -133,3 +133,4 @@ def test_table_command_recomputes_from_prediction_files(tmp_path):
     only_ours, only_theirs = int((right_ours & ~right_theirs).sum()), int((~right_ours & right_theirs).sum())
     assert row["p_value"] == stats.binomtest(only_ours, only_ours + only_theirs, 0.5).pvalue
     assert main(["table", "comparison", "--out", str(out), "--settings", '{"baselines": "x"}', *files]) == 2
+    assert main(["table", "comparison", "--out", str(out), "--settings", '{"baseline": 3}', *files]) == 2

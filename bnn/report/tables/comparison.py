@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bnn.errors import BnnError
 from bnn.report.predictions import Predictions, RunKey, check_paired, correct_matrix, run_predictions
 from bnn.report.registry import Table, register_table
 from bnn.report.statistics import Interval, holm, mcnemar, mean_interval, verdict
@@ -85,7 +86,10 @@ def comparison_table(runs: dict[RunKey, Predictions], baselines: list[str]) -> p
 
 
 def build(files: list[str], baseline: list[str] | str = "binary") -> pd.DataFrame:
-    return comparison_table(run_predictions(files), [baseline] if isinstance(baseline, str) else list(baseline))
+    baselines = [baseline] if isinstance(baseline, str) else baseline
+    if not isinstance(baselines, list) or not baselines or not all(isinstance(b, str) for b in baselines):
+        raise BnnError(f"--settings baseline: {baseline!r} must be a recipe name or a non-empty list of them")
+    return comparison_table(run_predictions(files), baselines)
 
 
 register_table(
