@@ -24,7 +24,7 @@ import torch
 
 from bnn.deploy.artifacts import export_model
 from bnn.deploy.cpu import cpu_record
-from bnn.deploy.measure import BACKENDS, measure_case, speedup
+from bnn.deploy.measure import BACKENDS, PYTORCH, SAME_ENGINE, measure_case, speedup
 from bnn.nn import binary_layers, set_layer_states
 from bnn.schedule import Schedule
 from bnn.spec import BinarySpec, ModelSpec
@@ -82,7 +82,7 @@ def run(
                     wait_for_quiet(*quiet)
                     load = os.getloadavg()[0]
                     case = measure_case(deployed, batch, count, repeats, backends)
-                    ratio = speedup(case["latency_ms"])
+                    binary, pytorch = speedup(case["latency_ms"], SAME_ENGINE), speedup(case["latency_ms"], PYTORCH)
                     records.append(
                         {
                             "arch": name,
@@ -90,7 +90,10 @@ def run(
                             "batch": batch,
                             "threads": count,
                             "latency_ms": {k: round(v, 3) for k, v in case["latency_ms"].items()},
-                            "speedup": None if ratio is None else round(ratio, 2),
+                            "speedup_vs_openvino_float": None
+                            if binary is None or not case["binary_convolutions"]
+                            else round(binary, 2),
+                            "speedup_vs_torch_float": None if pytorch is None else round(pytorch, 2),
                             "binary_convolutions": case["binary_convolutions"],
                             **deployed.layer_counts(),
                             "load": round((load + os.getloadavg()[0]) / 2, 2),
@@ -105,15 +108,25 @@ def run(
 
 
 def table(records: list[dict], backends: tuple[str, ...]) -> str:
-    head = ["arch", "batch", "threads", *(f"{b} ms" for b in backends), "speed-up", "BinaryConvolution / W1/A1", "load"]
-    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * 3 + " ---: |" * (len(backends) + 3)]
+    head = [
+        "arch",
+        "batch",
+        "threads",
+        *(f"{b} ms" for b in backends),
+        "binary speed-up (openvino-float / openvino-binary)",
+        "openvino-binary vs torch-float",
+        "BinaryConvolution / W1/A1",
+        "load",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * 3 + " ---: |" * (len(backends) + 4)]
     for r in records:
         cells = [
             r["arch"],
             str(r["batch"]),
             str(r["threads"]),
             *(f"{r['latency_ms'][b]:.3f}" for b in backends),
-            "" if r["speedup"] is None else f"**{r['speedup']:.1f}x**",
+            "" if r["speedup_vs_openvino_float"] is None else f"**{r['speedup_vs_openvino_float']:.1f}x**",
+            "" if r["speedup_vs_torch_float"] is None else f"{r['speedup_vs_torch_float']:.1f}x",
             f"{r['binary_convolutions']} / {r['binary_layers']}",
             f"{r['load']:.1f}",
         ]

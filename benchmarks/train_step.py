@@ -26,6 +26,9 @@ Train modes (``--modes``):
   ``optimizer: {name: adam, fused: true}`` (PyTorch's fused CPU Adam, as configs/skd_bnn.yaml's MNIST row).
   Every other mode: the default for-loop Adam.
 
+On a CPU without bf16 instructions (no AVX-512 BF16 or AMX) the bf16 modes are very slow (a bf16 matrix product
+ran 5x slower than fp32 on a Zen 1 EPYC): leave them out with ``--modes``.
+
 Every row gives its step time as a multiple of ``float``'s and of ``torch_float``'s. Eval cases (``--eval``):
 forward latency in eval mode under ``torch.no_grad``, ``float``, ``w1a1`` and ``torch_float``, VGG-Small at
 batch 1 and 64, isolated the same way (3x ``--repeats`` forwards per process).

@@ -10,6 +10,7 @@ import contextlib
 import csv
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,33 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike, flag: str) -> Iterator[Path]:
+    """Yield an empty staging folder beside the folder ``path``; only if the block succeeds does it take
+    ``path``'s place (an earlier folder there is replaced), so ``path`` appears complete or not at all.
+    ``flag``: the option that named ``path``, for the one-line error when it cannot be a folder."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise BnnError(f"{flag}: {target} is a file, not a folder; give a folder path")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise BnnError(f"{flag}: cannot create a folder beside {target} ({why}); give a writable path") from None
+    old = None
+    try:
+        yield staging
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+            os.replace(target, old / target.name)
+        os.replace(staging, target)
+    finally:
+        for leftover in (staging, old):
+            if leftover is not None and leftover.exists():
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

@@ -22,6 +22,7 @@ from torch import nn
 from bnn.deploy.artifacts import export_model
 from bnn.deploy.cpu import binary_kernel_expected
 from bnn.deploy.latency import onnxruntime_session
+from bnn.deploy.onnx_export import binary_conv_names
 from bnn.deploy.openvino_graph import census, compile_cpu
 from bnn.deploy.twin import deploy_twin
 from bnn.errors import BnnError
@@ -127,7 +128,8 @@ def check_kernel(result: dict) -> None:
     if not HAS_KERNEL:
         pytest.skip("this CPU has no OpenVINO binary kernel (needs x86 AVX2 and OpenVINO's BIN capability)")
     counts = result["deployed"].layer_counts()
-    assert result["nodes"] == counts["binary_layers"] == counts["binary_layers_compiled"]
+    kernels = sum(len(binary_conv_names(r)) for r in result["deployed"].records if r.kind == "W1/A1")
+    assert result["nodes"] == kernels and counts["binary_layers"] == counts["binary_layers_compiled"]
     assert all(result["layers"].values())
 
 
@@ -168,7 +170,8 @@ def test_weight_only_and_act_only_layers_run_as_float_ops(tmp_path):
 
 @pytest.mark.parametrize("sign_zero", ["plus", "zero"])
 def test_sign_zero_conventions(sign_zero, tmp_path):
-    """ReActNet's RSign is sign0 (METHODS.md §4.1): away from exact zeros both conventions map exactly."""
+    """ReActNet's RSign is sign0 (METHODS.md §4.1): both conventions map exactly (sign0 as two binary convs,
+    bnn.deploy.twin; exact zeros are tested in test_deploy_exact.py)."""
     binary = {"scaling": "channel_mean", "act_estimator": "approx_sign", "sign_zero": sign_zero}
     model = model_with_states("reactnet_a", {"width": 0.25, "small_input": True}, (3, 16, 16), binary)
     result = check_deployed(model, (3, 16, 16), tmp_path)

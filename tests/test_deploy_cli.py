@@ -83,7 +83,9 @@ def test_inference_table_concatenates_and_feeds_the_speedup_report(deployed_run,
     assert list(table.columns) == COLUMNS and len(table) == 2 * len(BACKENDS) * 2
     accuracy = pd.DataFrame({"dataset": ["digits"], "model": ["mlp"], "method": ["test"], "seed": [0], "top1": [90.0]})
     summary = add_speedup(accuracy.drop(columns=["seed"]), table)
-    assert {"speedup_b1", "speedup_b4", "agreement_pct"} <= set(summary.columns) and summary["speedup_b1"].iloc[0] > 0
+    ratios = {"binary_speedup_b1", "binary_speedup_b4", "torch_speedup_b1", "torch_speedup_b4"}
+    assert ratios | {"agreement_pct"} <= set(summary.columns) and summary["torch_speedup_b1"].iloc[0] > 0
+    assert summary["binary_speedup_b1"].notna().all() == HAS_KERNEL
     speedup_figure(accuracy, table, tmp_path / "figures" / "speedup.png")
     assert (tmp_path / "figures" / "speedup.png").stat().st_size > 1000
 
@@ -133,9 +135,13 @@ def test_summary_measure_json(capsys):
     record = json.loads(capsys.readouterr().out)
     assert record["model"] == "convnet" and record["batch"] == 2 and record["threads"] == 1
     assert list(record["latency_ms"]) == list(SUMMARY_BACKENDS) and all(v > 0 for v in record["latency_ms"].values())
-    assert record["binary_layers"] == 2 and record["speedup"] > 0
+    assert record["binary_layers"] == 2 and record["speedup_vs_torch_float"] > 0
+    assert record["precision"] == {"openvino-float": "f32", "openvino-binary": "f32"}
     if HAS_KERNEL:
         assert record["binary_convolutions"] == 2 and record["binary_kernel"] is True
+        assert record["speedup_vs_openvino_float"] > 0
+    else:
+        assert record["speedup_vs_openvino_float"] is None
 
 
 def test_summary_measure_prints_latency_after_the_table(capsys):
@@ -155,30 +161,14 @@ def test_summary_measure_prints_latency_after_the_table(capsys):
     ]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "Binary MACs (BOPs)" in out and "Speed-up of openvino-binary over torch-float" in out
+    assert "Binary MACs (BOPs)" in out and "openvino-binary over torch-float" in out
+    assert ("Binary speed-up (openvino-binary over openvino-float" in out) == HAS_KERNEL
 
 
-def test_sign_zero_inputs_are_counted(digits_dir, tmp_path):
-    """ReLU outputs are exactly 0 where negative: with sign_zero zero PyTorch gives them sign 0, the binary
-    kernel +1, and the verification says how many there were instead of hiding the difference."""
-    import torch
-
-    from bnn.data import read_meta
-    from bnn.deploy.artifacts import export_model
-    from bnn.deploy.verify import verify
-    from bnn.nn import set_layer_states
-    from bnn.spec import BinarySpec, ModelSpec
-    from bnn.stage_model import build_model
-
-    torch.manual_seed(0)
-    model = build_model(
-        ModelSpec.parse({"arch": "mlp", "hidden": [16, 16], "activation": "relu"}, "model"),
-        10,
-        (1, 8, 8),
-        BinarySpec.parse({"sign_zero": "zero"}, "binary"),
-    )
-    set_layer_states(model, [[False, False], [True, True], [False, False]])
-    deployed = export_model(model.eval(), (1, 8, 8), tmp_path, tmp_path, threads=1, batches=(1, 256))
-    result = verify(deployed, digits_dir, read_meta(digits_dir), threads=1)
-    assert result["test_images"] == 360 and result["sign_zero_inputs"] > 0
-    assert 0.0 <= result["openvino-binary"]["agreement_pct"] <= 100.0
+def test_float_model_shows_no_binary_speedup(capsys):
+    """A network without W1/A1 layers runs no binary kernel: it gets no binary speed-up, only the engine ratio."""
+    argv = ["summary", "--model", "mlp", "--dataset", "digits", "--option", "hidden=[32,32]", "--binary", "none"]
+    assert main([*argv, "--json", "--threads", "1", "--repeats", "3"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["binary_layers"] == 0 and record["binary_kernel"] is False
+    assert record["speedup_vs_openvino_float"] is None and record["speedup_vs_torch_float"] > 0

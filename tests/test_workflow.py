@@ -10,6 +10,8 @@ import torch
 import yaml
 from conftest import REPO, SMALL, TABLE, TINY_BASE, snakemake, without_timing
 
+from bnn.deploy.cpu import binary_kernel_expected
+
 METHODS = [
     "float",
     "binary",
@@ -240,6 +242,7 @@ def test_a_summary_p_value_recomputed_by_hand_from_two_prediction_files(workflow
 
 @pytest.mark.workflow
 def test_every_evaluated_run_is_deployed_and_measured(workflow_run):
+    kernel = binary_kernel_expected()
     """The deploy rule ran bnn deploy on every final checkpoint: the inference table holds each run's backends, the
     compiled OpenVINO graph has one BinaryConvolution per W1/A1 conv and every backend agrees with PyTorch."""
     inference = pd.read_csv(workflow_run / "results/tables/inference.csv")
@@ -253,21 +256,24 @@ def test_every_evaluated_run_is_deployed_and_measured(workflow_run):
         "onnxruntime",
     }
     binary = inference[inference["backend"] == "openvino-binary"].set_index(["model", "method"])
-    # one BinaryConvolution per W1/A1 layer (a binary Linear runs as a 1x1 one); W1/A32 and float runs have none
+    # a BinaryConvolution per W1/A1 layer (two for sign0; a binary Linear runs as a 1x1 one); others have none
     w1a1 = {"binary", "adambnn", "sgdat"}
-    assert (binary["binary_convolutions"] == binary["binary_layers"]).all()
+    assert (binary["binary_convolutions"] >= binary["binary_layers"]).all()
     assert ((binary["binary_layers"] > 0) == binary.index.get_level_values("method").isin(w1a1)).all()
+    # the binary speed-up (same engine) exists exactly where a binary kernel ran; the engine ratio everywhere
+    assert (binary["speedup_vs_openvino_float"].notna() == binary["binary_kernel"]).all()
+    assert (binary["binary_kernel"] == binary["binary_layers"].gt(0) & kernel).all()
+    assert inference["speedup_vs_torch_float"].notna().all() and (inference["precision"] == "f32").all()
     verified = inference.dropna(subset=["agreement_pct"])
-    assert len(verified) == 2 * len(METHODS) * 3 and (verified["agreement_pct"] >= 99).all()
+    assert len(verified) == 2 * len(METHODS) * 3 and (verified["agreement_pct"] == 100.0).all()
     for row in runs.itertuples():
         final = "step2" if row.method == "adambnn" else "train"
         deploy = workflow_run / f"results/runs/digits/{row.model}/{row.method}/seed0/{final}/deploy"
         assert all((deploy / name).stat().st_size > 0 for name in ("model.onnx", "model.xml", "model.bin"))
-    summary = pd.read_csv(workflow_run / "results/tables/summary.csv")
-    assert (
-        summary["speedup_b1"].notna().all()
-        and "speed-up b1" in (workflow_run / "results/tables/summary.md").read_text()
-    )
+    summary = pd.read_csv(workflow_run / "results/tables/summary.csv").set_index("method")
+    assert summary["torch_speedup_b1"].notna().all()
+    assert (summary["binary_speedup_b1"].notna() == (summary.index.isin(w1a1) & kernel)).all()
+    assert "binary × b1" in (workflow_run / "results/tables/summary.md").read_text()
 
 
 def report_results(html: str) -> dict:

@@ -147,7 +147,7 @@ def register(sub) -> None:
         action="store_true",
         help="also export the model (random weights unless "
         "--checkpoint) and print its latency in torch-float, torch-binary, openvino-float, "
-        "openvino-binary and the speed-up",
+        "openvino-binary and the speed-ups (binary: openvino-float / openvino-binary; and over torch-float)",
     )
     p.add_argument("--json", action="store_true", help="print the measurement as one JSON object (implies --measure)")
     p.add_argument("--batch", type=int, default=1, help="batch size of --measure (default 1)")

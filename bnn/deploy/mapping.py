@@ -21,7 +21,6 @@ from bnn.nn import ESTIMATORS, BinaryConv2d, BinaryLayer, BinaryLinear, Learnabl
 
 KINDS = ("W1/A1", "W1/A32", "W32/A1", "W32/A32")
 BNN_LEAVES = (LearnableBias, OptionA)  # bnn's real leaf modules whose forward is plain torch ops
-STATEFUL_ESTIMATORS = ("hysteresis",)  # eval output depends on the last training batch (METHODS.md §2.3)
 
 
 @dataclass(frozen=True)
@@ -71,11 +70,10 @@ def check_layer(name: str, layer: BinaryLayer) -> str:
             "or op; only BinaryConv2d / BinaryLinear and subclasses that change latent_input or "
             "latent_weight map onto a deployed graph"
         )
-    if layer.binary_acts and estimator_name(layer.act_estimator) in STATEFUL_ESTIMATORS:
+    if layer.binary_acts and layer.act_estimator.deploy_refusal:
         raise BnnError(
             f"deploy: layer {name} binarizes activations with the {estimator_name(layer.act_estimator)} "
-            "estimator, whose eval output depends on the signs of the last training batch "
-            "(METHODS.md §2.3), a state no exported graph holds; train with act_estimator ste"
+            f"estimator, {layer.act_estimator.deploy_refusal}"
         )
     return op
 

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from bnn.deploy.artifacts import Deployed, export_model
+from bnn.deploy.backends import BACKENDS, OPENVINO_BINARY, OPENVINO_FLOAT, TORCH_BINARY, TORCH_FLOAT
 from bnn.deploy.cpu import cpu_record
 from bnn.deploy.latency import (
     median_latency,
@@ -26,9 +27,8 @@ from bnn.deploy.latency import (
 from bnn.deploy.openvino_graph import census, compile_cpu
 from bnn.errors import BnnError
 
-BACKENDS = ("torch-float", "torch-binary", "openvino-float", "openvino-binary", "onnxruntime")
 SUMMARY_BACKENDS = BACKENDS[:4]
-REFERENCE, BINARY = "torch-float", "openvino-binary"  # the speed-up is REFERENCE latency / BINARY latency
+BINARY, SAME_ENGINE, PYTORCH = OPENVINO_BINARY, OPENVINO_FLOAT, TORCH_FLOAT  # speed-ups: reference / BINARY
 
 
 def check_backends(backends: tuple[str, ...]) -> None:
@@ -49,20 +49,20 @@ def measure_case(
     deployed: Deployed, batch: int, threads: int, repeats: int, backends: tuple[str, ...] = BACKENDS
 ) -> dict:
     """Median ms per backend at ``batch`` and ``threads``; the openvino-binary graph's BinaryConvolution
-    census at this batch (``binary_convolutions``, and per W1/A1 layer in ``compiled``)."""
+    census at this batch (``binary_convolutions``, and per W1/A1 layer in ``compiled``); the inference
+    precision each OpenVINO backend compiled to (``precision``)."""
     x = torch.randn(batch, *deployed.in_shape, generator=torch.Generator().manual_seed(0))
     array = x.numpy()
-    runners, binary_convolutions, compiled = {}, None, None
+    runners, binary_convolutions, compiled, precision = {}, None, None, {}
     for backend in backends:
-        if backend in ("torch-float", "torch-binary"):
-            runners[backend] = torch_runner(deployed.float_model if backend == "torch-float" else deployed.model, x)
-        elif backend == "openvino-float":
-            runners[backend] = openvino_runner(
-                compile_cpu(deployed.float_onnx, deployed.in_shape, batch, threads), array
-            )
-        elif backend == "openvino-binary":
-            model = compile_cpu(deployed.ir, deployed.in_shape, batch, threads)
-            binary_convolutions, compiled = census(model, deployed.records)
+        if backend in (TORCH_FLOAT, TORCH_BINARY):
+            runners[backend] = torch_runner(deployed.float_model if backend == TORCH_FLOAT else deployed.model, x)
+        elif backend in (OPENVINO_FLOAT, OPENVINO_BINARY):
+            path = deployed.ir if backend == BINARY else deployed.float_onnx
+            model = compile_cpu(path, deployed.in_shape, batch, threads)
+            if backend == BINARY:
+                binary_convolutions, compiled = census(model, deployed.records)
+            precision[backend] = model.get_property("INFERENCE_PRECISION_HINT").get_type_name()
             runners[backend] = openvino_runner(model, array)
         else:
             runners[backend] = onnxruntime_runner(onnxruntime_session(deployed.onnx, threads), array)
@@ -74,14 +74,15 @@ def measure_case(
         "latency_ms": latency,
         "binary_convolutions": binary_convolutions,
         "compiled": compiled,
+        "precision": precision,
     }
 
 
-def speedup(latency: dict[str, float]) -> float | None:
-    """torch-float latency / openvino-binary latency (None without both)."""
-    if REFERENCE not in latency or BINARY not in latency:
+def speedup(latency: dict[str, float], reference: str) -> float | None:
+    """``reference`` latency / openvino-binary latency (None without both)."""
+    if reference not in latency or BINARY not in latency:
         return None
-    return latency[REFERENCE] / latency[BINARY]
+    return latency[reference] / latency[BINARY]
 
 
 def measure_model(
@@ -99,17 +100,20 @@ def measure_model(
         deployed = export_model(model, in_shape, scratch, scratch, threads, (batch,))
         case = measure_case(deployed, batch, threads, repeats, backends)
     counts = deployed.layer_counts()
-    ratio = speedup(case["latency_ms"])
+    kernel = bool(case["binary_convolutions"])
+    same_engine, pytorch = speedup(case["latency_ms"], SAME_ENGINE), speedup(case["latency_ms"], PYTORCH)
     return {
         "batch": batch,
         "threads": threads,
         "repeats": repeats,
         "in_shape": list(in_shape),
         "latency_ms": {k: round(v, 4) for k, v in case["latency_ms"].items()},
-        "speedup": None if ratio is None else round(ratio, 3),
+        "speedup_vs_openvino_float": round(same_engine, 3) if same_engine is not None and kernel else None,
+        "speedup_vs_torch_float": None if pytorch is None else round(pytorch, 3),
+        "precision": case["precision"],
         "binary_convolutions": case["binary_convolutions"],
         **counts,
-        "binary_kernel": bool(case["binary_convolutions"]),
+        "binary_kernel": kernel,
         "note": deployed.note,
         **cpu_record(),
     }
@@ -119,7 +123,7 @@ def render(record: dict) -> str:
     """The text block ``bnn summary --measure`` prints after the summary table."""
     lines = [
         f"Latency (batch {record['batch']}, {record['threads']} threads, median of up to {record['repeats']} "
-        "calls, f32):"
+        f"calls, {', '.join(sorted(set(record['precision'].values()))) or 'f32'}):"
     ]
     width = max(len(name) for name in record["latency_ms"])
     for backend, ms in record["latency_ms"].items():
@@ -130,8 +134,18 @@ def render(record: dict) -> str:
                 f"of {record['binary_layers']} W1/A1 layers on the binary kernel)"
             )
         lines.append(f"  {backend.ljust(width)}  {ms:10.3f} ms{extra}")
-    if record["speedup"] is not None:
-        lines.append(f"Speed-up of {BINARY} over {REFERENCE}: {record['speedup']:.2f}x")
+    if record["speedup_vs_openvino_float"] is not None:
+        lines.append(
+            f"Binary speed-up ({BINARY} over {SAME_ENGINE}, the same engine and graph with every layer real): "
+            f"{record['speedup_vs_openvino_float']:.2f}x"
+        )
+    elif BINARY in record["latency_ms"]:
+        lines.append(f"Binary speed-up: none ({BINARY} ran no binary kernel)")
+    if record["speedup_vs_torch_float"] is not None:
+        lines.append(
+            f"{BINARY} over {PYTORCH} (another engine and binarization together): "
+            f"{record['speedup_vs_torch_float']:.2f}x"
+        )
     if record["weight_only_layers"]:
         lines.append(
             f"{record['weight_only_layers']} W1/A32 layers run as float convs with ±scale weights (no kernel gain)"

@@ -26,6 +26,13 @@ from bnn.io import atomic_path
 OPSET = 17
 INPUT, OUTPUT = "images", "logits"
 BINARY_CONV = "/binary_conv"  # suffix of a W1/A1 layer's Conv node name
+COMPARISONS = {"GreaterOrEqual": "", "Greater": "_gt"}  # ONNX op of the input bit -> suffix after BINARY_CONV
+
+
+def binary_conv_names(record: LayerRecord) -> list[str]:
+    """The Conv node names of a W1/A1 layer: one on [z >= 0], and for sign_zero: zero one on [z > 0] too."""
+    suffixes = COMPARISONS.values() if record.sign_zero == "zero" else [COMPARISONS["GreaterOrEqual"]]
+    return [record.name + BINARY_CONV + suffix for suffix in suffixes]
 
 
 def trace(twin: nn.Module, in_shape: tuple[int, ...]) -> onnx.ModelProto:
@@ -51,13 +58,13 @@ def trace(twin: nn.Module, in_shape: tuple[int, ...]) -> onnx.ModelProto:
 
 
 def binary_convs(graph: onnx.GraphProto) -> list[tuple[onnx.NodeProto, onnx.NodeProto, onnx.NodeProto]]:
-    """(GreaterOrEqual, Cast, Conv) chains in graph order: the binary kernels' candidates."""
+    """(GreaterOrEqual or Greater, Cast, Conv) chains in graph order: the binary kernels' candidates."""
     producer = {output: node for node in graph.node for output in node.output}
     chains = []
     for node in graph.node:
         cast = producer.get(node.input[0]) if node.op_type == "Conv" else None
         compare = producer.get(cast.input[0]) if cast is not None and cast.op_type == "Cast" else None
-        if compare is not None and compare.op_type == "GreaterOrEqual":
+        if compare is not None and compare.op_type in COMPARISONS:
             chains.append((compare, cast, node))
     return chains
 
@@ -72,23 +79,30 @@ def name_binary_convs(model: onnx.ModelProto, records: list[LayerRecord], weight
             if node.op_type == "Constant" and node.attribute[0].name == "value"
         }
     )
-    pending = [r.name for r in records if r.kind == "W1/A1"]
+    pending = {name: record.name for record in records if record.kind == "W1/A1" for name in binary_conv_names(record)}
     for compare, cast, conv in binary_convs(model.graph):
         if conv.input[1] not in constants:
             continue
-        kernel = constants[conv.input[1]]
+        kernel, suffix = constants[conv.input[1]], COMPARISONS[compare.op_type]
         match = next(
-            (name for name in pending if weights[name].shape == kernel.shape and np.array_equal(weights[name], kernel)),
+            (
+                name
+                for name, layer in pending.items()
+                if name.endswith(BINARY_CONV + suffix)
+                and weights[layer].shape == kernel.shape
+                and np.array_equal(weights[layer], kernel)
+            ),
             None,
         )
         if match is None:
             continue
-        pending.remove(match)
-        compare.name, cast.name, conv.name = f"{match}/binarize/compare", f"{match}/binarize/cast", match + BINARY_CONV
+        layer = pending.pop(match)
+        compare.name, cast.name = f"{layer}/binarize{suffix}/compare", f"{layer}/binarize{suffix}/cast"
+        conv.name = match
     if pending:
         raise BnnError(
-            f"deploy: layer {pending[0]}'s binary convolution is missing from the traced ONNX graph; "
-            "a module between its threshold and its convolution changed the graph"
+            f"deploy: layer {next(iter(pending.values()))}'s binary convolution is missing from the traced ONNX "
+            "graph; a module between its threshold and its convolution changed the graph"
         )
 
 

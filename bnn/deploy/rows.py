@@ -3,16 +3,20 @@
 One row per backend x batch x threads. Columns (``COLUMNS``):
 
 * run identity: ``dataset``, ``model``, ``method``, ``seed`` (the checkpoint's ``run``) and ``arch``;
-* ``backend`` (bnn.deploy.measure.BACKENDS), ``batch``, ``threads``, ``latency_ms`` (median per call),
-  ``speedup`` (torch-float latency / this row's latency, same batch and threads);
+* ``backend`` (bnn.deploy.measure.BACKENDS), ``batch``, ``threads``, ``precision`` (the inference precision
+  that ran), ``latency_ms`` (median per call);
+* ``speedup_vs_openvino_float``: the binary speed-up, openvino-float latency / openvino-binary latency (the same
+  engine, the same graph with every layer real), on openvino-binary rows whose graph ran a binary kernel,
+  empty elsewhere; ``speedup_vs_torch_float``: torch-float latency / this row's latency (engine and
+  binarization together), every row;
 * layer counts: ``binary_layers`` (W1/A1), ``weight_only_layers`` (W1/A32: float convs with ±scale
   weights, no kernel gain), ``act_only_layers`` (W32/A1);
 * OpenVINO census (openvino rows): ``binary_convolutions`` (BinaryConvolution nodes in the compiled
   graph), ``binary_layers_compiled`` (W1/A1 layers that are one), ``layers_compiled`` (``layer=yes|no;...``),
   ``binary_kernel`` (True when this row ran binary convolutions);
 * verification on the test split (torch-binary, openvino-binary, onnxruntime rows): ``test_images``,
-  ``top1``, ``agreement_pct``, ``max_logit_diff``, ``sign_zero_inputs`` (bnn.deploy.verify); ``torch_top1``
-  (the checkpoint's accuracy, every row);
+  ``top1``, ``agreement_pct``, ``max_logit_diff``, ``logit_diff_bulk``, ``sign_zero_inputs`` (bnn.deploy.verify;
+  openvino-binary rows: at the row's batch); ``torch_top1`` (the checkpoint's accuracy, every row);
 * ``engine`` (backend and version), ``cpu_model``, ``cpu_flags``, ``openvino_capabilities``, ``note``.
 
 Every run's file has these columns, so the aggregate table is their concatenation.
@@ -25,8 +29,10 @@ from pathlib import Path
 import pandas as pd
 
 from bnn.deploy.artifacts import Deployed
+from bnn.deploy.backends import ONNXRUNTIME, OPENVINO_BINARY, OPENVINO_FLOAT, TORCH_BINARY, TORCH_FLOAT
 from bnn.deploy.cpu import binary_kernel_expected, cpu_record
-from bnn.deploy.verify import VERIFIED
+from bnn.deploy.openvino_graph import PRECISION
+from bnn.deploy.verify import backend_record
 from bnn.errors import BnnError
 from bnn.io import atomic_path
 
@@ -37,8 +43,10 @@ COLUMNS = [
     "backend",
     "batch",
     "threads",
+    "precision",
     "latency_ms",
-    "speedup",
+    "speedup_vs_openvino_float",
+    "speedup_vs_torch_float",
     "binary_layers",
     "weight_only_layers",
     "act_only_layers",
@@ -51,6 +59,7 @@ COLUMNS = [
     "torch_top1",
     "agreement_pct",
     "max_logit_diff",
+    "logit_diff_bulk",
     "sign_zero_inputs",
     "engine",
     "cpu_model",
@@ -74,12 +83,12 @@ def engine(backend: str) -> str:
     return f"onnxruntime {onnxruntime.__version__}"
 
 
-def notes(backend: str, counts: dict, case: dict, deployed: Deployed, sign_zero: int) -> str:
+def notes(backend: str, counts: dict, case: dict, deployed: Deployed, verification: dict) -> str:
     """What a reader must know about this row, in words ('' when nothing)."""
     parts = []
     if backend.endswith("float"):
         parts.append("float twin (every layer real): latency baseline, accuracy not measured")
-    if backend == "openvino-binary" and counts["binary_layers"]:
+    if backend == OPENVINO_BINARY and counts["binary_layers"]:
         done = sum(case["compiled"].values())
         if done < counts["binary_layers"]:
             why = "" if binary_kernel_expected() else " (no AVX2, or OpenVINO reports no BIN capability)"
@@ -88,14 +97,19 @@ def notes(backend: str, counts: dict, case: dict, deployed: Deployed, sign_zero:
                 f"W1/A1 layers compiled to BinaryConvolution on this CPU{why}"
             )
         parts += [deployed.note] if deployed.note else []
-    if backend == "onnxruntime" and counts["binary_layers"]:
+    if backend == ONNXRUNTIME and counts["binary_layers"]:
         parts.append("W1/A1 layers run as float convs on 0/1 inputs (no binary kernel)")
     if counts["weight_only_layers"] and not backend.endswith("float"):
         parts.append(
             f"{counts['weight_only_layers']} W1/A32 layers run as float convs with ±scale weights (no kernel gain)"
         )
-    if sign_zero and backend in ("openvino-binary", "onnxruntime"):
-        parts.append(f"{sign_zero} binarized inputs were exactly 0: sign(0)=0 in PyTorch, +1 deployed")
+    default = verification["default_agreement"]
+    if backend == OPENVINO_BINARY and default is not None:
+        parts.append(
+            f"a plain compile_model of model.xml runs {verification['default_precision']} on this CPU and agrees "
+            f"with PyTorch on {default['agreement_pct']:.2f} % at batch 1; compile with INFERENCE_PRECISION_HINT "
+            f"{PRECISION} (recorded in the IR) for the verified numerics"
+        )
     return "; ".join(parts)
 
 
@@ -103,10 +117,11 @@ def case_rows(run: dict, arch: str, deployed: Deployed, verification: dict, case
     """The rows of one (batch, threads) case: one per measured backend."""
     counts = deployed.layer_counts()
     latency = case["latency_ms"]
+    kernel = bool(case["binary_convolutions"])
     rows = []
     for backend, ms in latency.items():
-        binary = backend == "openvino-binary"
-        checked = verification.get(backend) if backend in VERIFIED else None
+        binary = backend == OPENVINO_BINARY
+        checked = backend_record(verification, backend, case["batch"])
         rows.append(
             {
                 **{key: run.get(key) for key in RUN_KEYS},
@@ -114,26 +129,33 @@ def case_rows(run: dict, arch: str, deployed: Deployed, verification: dict, case
                 "backend": backend,
                 "batch": case["batch"],
                 "threads": case["threads"],
+                "precision": case["precision"].get(backend, PRECISION),
                 "latency_ms": round(ms, 4),
-                "speedup": round(latency["torch-float"] / ms, 3) if "torch-float" in latency else None,
+                "speedup_vs_openvino_float": round(latency[OPENVINO_FLOAT] / ms, 3)
+                if binary and kernel and OPENVINO_FLOAT in latency
+                else None,
+                "speedup_vs_torch_float": round(latency[TORCH_FLOAT] / ms, 3) if TORCH_FLOAT in latency else None,
                 **{key: counts[key] for key in ("binary_layers", "weight_only_layers", "act_only_layers")},
                 "binary_convolutions": case["binary_convolutions"]
                 if binary
                 else 0
-                if backend == "openvino-float"
+                if backend == OPENVINO_FLOAT
                 else None,
                 "binary_layers_compiled": sum(case["compiled"].values()) if binary else None,
                 "layers_compiled": ";".join(f"{k}={'yes' if v else 'no'}" for k, v in case["compiled"].items())
                 if binary
                 else "",
-                "binary_kernel": bool(binary and case["binary_convolutions"]),
+                "binary_kernel": binary and kernel,
                 "test_images": verification["test_images"] if checked else None,
-                **{key: checked[key] if checked else None for key in ("top1", "agreement_pct", "max_logit_diff")},
-                "torch_top1": verification["torch-binary"]["top1"],
-                "sign_zero_inputs": verification["sign_zero_inputs"] if backend in VERIFIED[1:] else None,
+                **{
+                    key: checked[key] if checked else None
+                    for key in ("top1", "agreement_pct", "max_logit_diff", "logit_diff_bulk")
+                },
+                "torch_top1": verification["cases"][TORCH_BINARY]["top1"],
+                "sign_zero_inputs": verification["sign_zero_inputs"] if checked and backend != TORCH_BINARY else None,
                 "engine": engine(backend),
                 **cpu_record(),
-                "note": notes(backend, counts, case, deployed, verification["sign_zero_inputs"]),
+                "note": notes(backend, counts, case, deployed, verification),
             }
         )
     return rows

@@ -1,9 +1,11 @@
-"""``bnn deploy``: a trained checkpoint exported, verified on the test split and timed, one folder per run.
+"""``bnn deploy``: a trained checkpoint exported, verified on the test split, gated and timed, one folder per run.
 
 Writes into ``out_dir``: ``model.onnx`` (plain ONNX), ``model.xml`` + ``model.bin`` (OpenVINO IR),
 ``inference.csv`` (bnn.deploy.rows: one row per backend x batch x threads) and ``deploy.json`` (the run,
 each binarizable layer with its kind and whether it compiled to a BinaryConvolution, the verification,
-the latency cases, the CPU).
+the latency cases, the CPU). Everything is written into a staging folder that replaces ``out_dir`` only
+when the deploy passed the agreement gate (bnn.deploy.verify) and was timed: a refused or failed deploy
+leaves no folder that looks valid.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from bnn.deploy.artifacts import export_model
 from bnn.deploy.cpu import cpu_record
 from bnn.deploy.measure import check_settings, measure_case
 from bnn.deploy.rows import COLUMNS, case_rows
-from bnn.deploy.verify import VERIFY_BATCH, verify
-from bnn.io import write_csv, write_json
+from bnn.deploy.verify import gate, verify
+from bnn.io import atomic_dir, write_csv, write_json
 
 DEFAULT_BATCHES = (1, 64)
 DEFAULT_REPEATS = 30
@@ -46,32 +48,32 @@ def deploy(
     meta = read_meta(data_dir)
     checkpoint.check_data(ckpt, meta, checkpoint_path, "--checkpoint")
     model = checkpoint.rebuild(ckpt, checkpoint_path).eval()
-    out = Path(out_dir)
-    with tempfile.TemporaryDirectory(prefix="bnn-deploy-") as scratch:
-        deployed = export_model(
-            model, tuple(ckpt["in_shape"]), out, scratch, max(threads), tuple(sorted({*batches, VERIFY_BATCH}))
-        )
-        verification = verify(deployed, data_dir, meta, max(threads))
+    batches = tuple(sorted(set(batches)))
+    with atomic_dir(out_dir, "--out-dir") as out, tempfile.TemporaryDirectory(prefix="bnn-deploy-") as scratch:
+        in_shape = tuple(ckpt["in_shape"])
+        deployed = export_model(model, in_shape, out, scratch, max(threads), tuple(sorted({1, *batches})))
+        verification = verify(deployed, data_dir, meta, max(threads), batches)
+        gate(verification)
         cases = [measure_case(deployed, batch, count, repeats) for batch in batches for count in threads]
-    arch = ckpt["model"]["arch"]
-    rows = [row for case in cases for row in case_rows(ckpt["run"], arch, deployed, verification, case)]
-    write_csv(out / "inference.csv", rows, COLUMNS)
-    layers = [
-        {**asdict(record), "binary_convolution": deployed.compiled.get(record.name)} for record in deployed.records
-    ]
-    write_json(
-        out / "deploy.json",
-        {
-            "run": ckpt["run"],
-            "arch": arch,
-            "in_shape": list(ckpt["in_shape"]),
-            "layers": layers,
-            **deployed.layer_counts(),
-            "note": deployed.note,
-            "verification": verification,
-            "cases": cases,
-            "cpu": cpu_record(),
-            "files": ["model.onnx", "model.xml", "model.bin"],
-        },
-    )
+        arch = ckpt["model"]["arch"]
+        rows = [row for case in cases for row in case_rows(ckpt["run"], arch, deployed, verification, case)]
+        write_csv(out / "inference.csv", rows, COLUMNS)
+        layers = [
+            {**asdict(record), "binary_convolution": deployed.compiled.get(record.name)} for record in deployed.records
+        ]
+        write_json(
+            out / "deploy.json",
+            {
+                "run": ckpt["run"],
+                "arch": arch,
+                "in_shape": list(ckpt["in_shape"]),
+                "layers": layers,
+                **deployed.layer_counts(),
+                "note": deployed.note,
+                "verification": verification,
+                "cases": cases,
+                "cpu": cpu_record(),
+                "files": ["model.onnx", "model.xml", "model.bin"],
+            },
+        )
     return rows

@@ -5,14 +5,18 @@ only; every other module stays as it is (BN, shortcuts, RPReLU, LearnableBias, p
 A W1/A1 layer computes, with S = sign of its weights, scale_c its per-channel scale (METHODS.md §0.3)
 and z its latent input (SD-BNN's ASD included, §3.2):
 
-    x01 = [z >= 0]                                   (Binarize01: the binary kernel's input bit)
+    x01 = [z >= 0]                                   (BinaryInput: the binary kernel's input bit)
     out = 2·scale_c·conv(x01, S) + (b_c - scale_c·conv(1, S))
 
 which equals ``scale_c·conv(sign(z), S) + b_c`` because sign(z) = 2·x01 - 1 (§0.1) and conv is linear;
 conv(1, S) is the layer's response to a ones input, zero padding included (its borders differ from its
-interior). ``[z >= 0]`` maps sign(0) to +1: exact for ``sign_zero: plus``; with ``sign_zero: zero`` an
-input of exactly 0 becomes +1 instead of 0 (a binary kernel has no third value; bnn.deploy.verify
-counts those inputs). A binary Linear runs as a 1x1 convolution on (B, F, 1, 1).
+interior). ``[z >= 0]`` maps sign(0) to +1: exact for ``sign_zero: plus``. With ``sign_zero: zero``,
+sign0(z) = [z >= 0] + [z > 0] - 1 (an exact 0 gives 0, anything else ±1), so the layer runs two binary
+convolutions of one weight tensor, one on each bit, and
+
+    out = scale_c·(conv([z >= 0], S) + conv([z > 0], S)) + (b_c - scale_c·conv(1, S))
+
+exact for every input, exact zeros included. A binary Linear runs as a 1x1 convolution on (B, F, 1, 1).
 
 W1/A32 layers are float convs with the constant ±scale_c weights (no kernel gain); W32/A1 layers apply
 the layer's own sign, then the real conv; W32/A32 layers are the real op.
@@ -32,12 +36,17 @@ from bnn.errors import BnnError
 from bnn.nn import BinaryLayer, sign
 
 
-class Binarize01(nn.Module):
-    """x01 = [z >= 0] as floats: ONNX GreaterOrEqual + Cast, which the OpenVINO graph turns into
-    FakeQuantize(levels=2, output {0, 1}) (bnn.deploy.openvino_graph)."""
+class BinaryInput(nn.Module):
+    """The binary kernel's input bit as floats: ``[z >= 0]`` (``strict=False``) or ``[z > 0]`` (``strict``),
+    ONNX GreaterOrEqual / Greater + Cast, which the OpenVINO graph turns into FakeQuantize(levels=2, output
+    {0, 1}) (bnn.deploy.openvino_graph)."""
+
+    def __init__(self, strict: bool = False):
+        super().__init__()
+        self.strict = strict
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return (z >= 0).to(z.dtype)
+        return (z > 0 if self.strict else z >= 0).to(z.dtype)
 
 
 def ones_response(signs: torch.Tensor, in_shape: tuple[int, ...], conv_args: dict) -> torch.Tensor:
@@ -90,16 +99,20 @@ class DeployLayer(nn.Module):
             in_shape = record.in_shape
         scale = scale.view(1, -1, 1, 1).to(signs.dtype)
         offset = -scale * ones_response(signs, in_shape, self.conv_args)
-        self.binarize = Binarize01()
+        self.binarize = BinaryInput()
+        self.binarize_strict = BinaryInput(strict=True) if record.sign_zero == "zero" else None
         self.register_buffer("weight", signs)
-        self.register_buffer("gain", 2 * scale)
+        self.register_buffer("gain", scale if self.binarize_strict is not None else 2 * scale)
         self.register_buffer("offset", offset if bias is None else offset + bias.view(1, -1, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.kind == "W1/A1":
             z = self.source.latent_input(x) if self.source is not None else x
             z = z[:, :, None, None] if self.op == "linear" else z
-            out = F.conv2d(self.binarize(z), self.weight, None, **self.conv_args) * self.gain + self.offset
+            counts = F.conv2d(self.binarize(z), self.weight, None, **self.conv_args)
+            if self.binarize_strict is not None:
+                counts = counts + F.conv2d(self.binarize_strict(z), self.weight, None, **self.conv_args)
+            out = counts * self.gain + self.offset
             return out.flatten(1) if self.op == "linear" else out
         if self.kind == "W32/A1":
             x = sign(self.source.latent_input(x) if self.source is not None else x, self.zero)

@@ -42,7 +42,12 @@ def positive(name: str, value: object) -> float:
 
 
 class Estimator(nn.Module, Callbacks):
-    """Base: forward ``binarize(x)`` (times a detached ``scale``), backward ``input_grad`` (§0.2)."""
+    """Base: forward ``binarize(x)`` (times a detached ``scale``), backward ``input_grad`` (§0.2).
+
+    ``deploy_refusal``: why a deployed graph cannot reproduce this estimator's eval output on activations
+    ('' when it can: a stateless sign, bnn.deploy.mapping)."""
+
+    deploy_refusal = ""
 
     def __init__(self, zero: str = "plus"):
         super().__init__()
@@ -200,6 +205,11 @@ class Hysteresis(IdentitySTE):
     training output. It applies when the input has the same shape (weights; activations of an equal batch
     shape); otherwise the plain sign is used. It is saved in checkpoints with its shape.
     """
+
+    deploy_refusal = (
+        "whose eval output depends on the signs of the last training batch (METHODS.md §2.3), a state no "
+        "exported graph holds; train with act_estimator ste"
+    )
 
     def __init__(self, zero: str = "plus", threshold: float = 1e-8):
         super().__init__(zero)

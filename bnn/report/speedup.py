@@ -1,11 +1,13 @@
 """Measured speed-up of deployed BNNs (inference.csv, bnn.deploy.rows) next to their accuracy (accuracy.csv).
 
-The speed-up of a run is its ``torch-float`` latency over its ``openvino-binary`` latency at the same
-batch and thread count (the float twin in PyTorch against the binary kernels in OpenVINO).
-``speedup_table`` has one row per run x batch x threads; ``add_speedup`` adds one column per batch
-(``speedup_b<batch>``, median over seeds) and the lowest ``agreement_pct`` over seeds to the summary
-table; ``speedup_figure`` plots test top-1 against the speed-up, one point per method, one panel per
-dataset/model.
+A run's binary speed-up is its ``openvino-float`` latency over its ``openvino-binary`` latency at the same
+batch and thread count: one engine, the same graph with every layer real against the binary kernels, so
+the ratio is what binarization buys (docs/deploy.md "Speed-ups"). A deploy that ran no binary kernel has
+none. Beside it, ``torch-float`` over ``openvino-binary`` (PyTorch eager against OpenVINO: engine and
+binarization together). ``speedup_table`` has one row per run x batch x threads; ``add_speedup`` adds per
+batch ``binary_speedup_b<batch>`` and ``torch_speedup_b<batch>`` (median over seeds) and the lowest
+``agreement_pct`` over seeds to the summary table; ``speedup_figure`` plots test top-1 against the binary
+speed-up, one point per method, one panel per dataset/model.
 """
 
 from __future__ import annotations
@@ -14,42 +16,47 @@ from pathlib import Path
 
 import pandas as pd
 
+from bnn.deploy.backends import OPENVINO_BINARY as BINARY
+from bnn.deploy.backends import OPENVINO_FLOAT
 from bnn.errors import BnnError
 from bnn.report.plotting import colors, formatter, marker_handle, panels, save
 
 RUN = ["dataset", "model", "method", "seed"]
 GROUP = ["dataset", "model", "method"]
-REFERENCE, BINARY = "torch-float", "openvino-binary"
+RATIOS = {"binary_speedup": "speedup_vs_openvino_float", "torch_speedup": "speedup_vs_torch_float"}
 
 
 def speedup_table(inference: pd.DataFrame) -> pd.DataFrame:
-    """Per run x batch x threads: ``speedup`` (torch-float / openvino-binary latency) and the binary row's
+    """Per run x batch x threads (the openvino-binary rows): ``binary_speedup`` (openvino-float /
+    openvino-binary, empty without a binary kernel), ``torch_speedup`` (torch-float / openvino-binary),
     ``agreement_pct`` and ``binary_kernel``."""
     missing = [
         c
-        for c in [*RUN, "backend", "batch", "threads", "latency_ms", "agreement_pct", "binary_kernel"]
+        for c in [*RUN, "backend", "batch", "threads", *RATIOS.values(), "agreement_pct", "binary_kernel"]
         if c not in inference.columns
     ]
     if missing:
-        raise BnnError(f"speed-up: inference.csv has no {missing[0]} column; re-run bnn inference-table")
-    keys = [*RUN, "batch", "threads"]
-    reference = inference[inference["backend"] == REFERENCE][[*keys, "latency_ms"]]
-    binary = inference[inference["backend"] == BINARY][[*keys, "latency_ms", "agreement_pct", "binary_kernel"]]
-    table = binary.merge(reference, on=keys, suffixes=("", "_reference"))
-    table["speedup"] = table["latency_ms_reference"] / table["latency_ms"]
-    return table[[*keys, "speedup", "agreement_pct", "binary_kernel"]]
+        raise BnnError(f"speed-up: inference.csv has no {missing[0]} column; re-run bnn deploy and bnn table inference")
+    binary = inference[inference["backend"] == BINARY]
+    table = binary.rename(columns={column: name for name, column in RATIOS.items()})
+    return table[[*RUN, "batch", "threads", *RATIOS, "agreement_pct", "binary_kernel"]].reset_index(drop=True)
 
 
 def add_speedup(summary: pd.DataFrame, inference: pd.DataFrame) -> pd.DataFrame:
-    """``summary`` (one row per dataset x model x method) with ``speedup_b<batch>`` columns (median over
-    seeds, at the largest thread count measured) and ``agreement_pct`` (lowest over seeds and batches)."""
+    """``summary`` (one row per dataset x model x method) with ``binary_speedup_b<batch>`` and
+    ``torch_speedup_b<batch>`` columns (median over seeds, at the largest thread count measured) and
+    ``agreement_pct`` (lowest over seeds and batches)."""
     table = speedup_table(inference)
     table = table[table["threads"] == table["threads"].max()]
-    speed = table.pivot_table(index=GROUP, columns="batch", values="speedup", aggfunc="median")
-    speed.columns = [f"speedup_b{int(batch)}" for batch in speed.columns]
+    columns = []
+    for name in RATIOS:
+        speed = table.pivot_table(index=GROUP, columns="batch", values=name, aggfunc="median", dropna=False)
+        speed.columns = [f"{name}_b{int(batch)}" for batch in speed.columns]
+        columns.append(speed)
     agreement = table.groupby(GROUP)["agreement_pct"].min()
-    extra = speed.join(agreement).reset_index()
-    return summary.merge(extra, on=GROUP, how="left").round({c: 3 for c in speed.columns})
+    extra = pd.concat(columns, axis=1).join(agreement).reset_index()
+    ratios = [c for frame in columns for c in frame.columns]
+    return summary.merge(extra, on=GROUP, how="left").round({c: 3 for c in ratios})
 
 
 def speedup_figure(
@@ -59,10 +66,12 @@ def speedup_figure(
     batch: int | None = None,
     threads: int | None = None,
 ) -> None:
-    """Test top-1 (mean over seeds) against measured speed-up (median over seeds) of openvino-binary over
-    torch-float, one point per method, one panel per dataset/model; ``batch`` defaults to the smallest
-    measured, ``threads`` to the largest. Hollow markers: no binary kernel ran."""
+    """Test top-1 (mean over seeds) against the measured binary speed-up (median over seeds, openvino-float /
+    openvino-binary), one point per method, one panel per dataset/model; ``batch`` defaults to the smallest
+    measured, ``threads`` to the largest. Runs without a binary kernel have no speed-up: they sit at 1x,
+    hollow."""
     table = speedup_table(inference)
+    table["speedup"] = table["binary_speedup"].fillna(1.0)
     batch = int(table["batch"].min()) if batch is None else batch
     threads = int(table["threads"].max()) if threads is None else threads
     table = table[(table["batch"] == batch) & (table["threads"] == threads)]
@@ -95,10 +104,10 @@ def speedup_figure(
             ax.xaxis.set_minor_formatter(formatter(lambda value, _: ""))
         ax.xaxis.set_major_formatter(formatter(lambda value, _: f"{value:g}x"))
         ax.set_title(f"{dataset} / {model}", fontsize=10)
-        ax.set_xlabel(f"speed-up of {BINARY} over {REFERENCE} (batch {batch}, {threads} threads)", fontsize=8)
+        ax.set_xlabel(f"binary speed-up: {OPENVINO_FLOAT} / {BINARY} (batch {batch}, {threads} threads)", fontsize=8)
         ax.set_ylabel("test top-1 accuracy (%)")
         ax.grid(alpha=0.3, which="both")
     handles = [marker_handle(color, "o", method) for method, color in palette.items()]
     fig.legend(handles=handles, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    fig.suptitle("Accuracy vs measured inference speed-up (hollow: no binary kernel ran)", fontsize=11)
+    fig.suptitle("Accuracy vs measured binary speed-up, same engine (hollow at 1x: no binary kernel ran)", fontsize=11)
     save(fig, out_path)

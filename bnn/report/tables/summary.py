@@ -110,7 +110,7 @@ def p_value(value: float) -> str:
 def render_markdown(table: pd.DataFrame) -> str:
     """A Markdown table: top-1 with its 95 % interval, signed difference to the paper, the paired comparison
     against the baseline, and the measured speed-up of the deployed network per batch when the runs were deployed."""
-    speedups = [c for c in table.columns if c.startswith("speedup_b")]
+    speedups = [c for c in table.columns if c.startswith(("binary_speedup_b", "torch_speedup_b"))]
     head = [
         "dataset",
         "model",
@@ -127,7 +127,7 @@ def render_markdown(table: pd.DataFrame) -> str:
         "verdict",
         "size KiB",
         "train s",
-        *(f"speed-up b{c[len('speedup_b') :]}" for c in speedups),
+        *(("binary ×" if c.startswith("binary") else "vs torch ×") + f" b{c.rpartition('_b')[2]}" for c in speedups),
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in table.to_dict("records"):
@@ -148,7 +148,7 @@ def render_markdown(table: pd.DataFrame) -> str:
             "" if pd.isna(row["verdict"]) else str(row["verdict"]),
             number(row["model_kib"], 1),
             number(row["train_seconds"], 1),
-            *(number(row[c], 1) + "x" for c in speedups),
+            *("" if pd.isna(row[c]) else number(row[c], 1) + "x" for c in speedups),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     note = (
@@ -161,8 +161,10 @@ def render_markdown(table: pd.DataFrame) -> str:
         "0, else no evidence "
         '(docs/results.md, "Statistics").'
         + (
-            " `speed-up bN`: latency of the network run in PyTorch with every layer real over that of the deployed "
-            "binary network in OpenVINO (x86 BinaryConvolution kernels), batch N (inference.csv)."
+            " `binary × bN`: the binary speed-up at batch N, latency of the same network with every layer real over "
+            "that of the deployed binary network, both in OpenVINO (x86 BinaryConvolution kernels; empty where no "
+            "binary kernel ran); `vs torch × bN`: PyTorch with every layer real over the deployed binary network "
+            "(engine and binarization together; inference.csv, docs/deploy.md)."
             if speedups
             else ""
         )
