@@ -23,8 +23,9 @@ import time
 import torch
 
 from bnn.deploy.artifacts import export_model
+from bnn.deploy.backends import BACKENDS
 from bnn.deploy.cpu import cpu_record
-from bnn.deploy.measure import BACKENDS, PYTORCH, SAME_ENGINE, measure_case, speedup
+from bnn.deploy.measure import PYTORCH, SAME_ENGINE, measure_case, speedup
 from bnn.nn import binary_layers, set_layer_states
 from bnn.schedule import Schedule
 from bnn.spec import BinarySpec, ModelSpec

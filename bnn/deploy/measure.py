@@ -1,9 +1,9 @@
 """Latency of a deployed model on each backend, and of an architecture without training.
 
-Backends: ``torch-float`` (the same architecture with every layer real, PyTorch eval), ``torch-binary``
-(the model as trained, PyTorch eval), ``openvino-float`` (the float twin in OpenVINO), ``openvino-binary``
-(the IR; W1/A1 layers as BinaryConvolution) and ``onnxruntime`` (model.onnx; W1/A1 layers as float
-convs on 0/1 inputs: no binary kernel). All run f32 on the CPU with the same thread count.
+Backends (bnn.deploy.backends, one module each): ``torch-float`` (the same architecture with every layer real,
+PyTorch eval), ``torch-binary`` (the model as trained, PyTorch eval), ``openvino-float`` (the float twin in
+OpenVINO), ``openvino-binary`` (the IR; W1/A1 layers as BinaryConvolution) and ``onnxruntime`` (model.onnx;
+W1/A1 layers as float convs on 0/1 inputs: no binary kernel). All run f32 on the CPU with the same thread count.
 """
 
 from __future__ import annotations
@@ -14,17 +14,9 @@ import torch
 from torch import nn
 
 from bnn.deploy.artifacts import Deployed, export_model
-from bnn.deploy.backends import BACKENDS, OPENVINO_BINARY, OPENVINO_FLOAT, TORCH_BINARY, TORCH_FLOAT
+from bnn.deploy.backends import BACKENDS, OPENVINO_BINARY, OPENVINO_FLOAT, REGISTRY, TORCH_FLOAT
 from bnn.deploy.cpu import cpu_record
-from bnn.deploy.latency import (
-    median_latency,
-    onnxruntime_runner,
-    onnxruntime_session,
-    openvino_runner,
-    torch_runner,
-    torch_threads,
-)
-from bnn.deploy.openvino_graph import census, compile_cpu
+from bnn.deploy.latency import median_latency, torch_threads
 from bnn.errors import BnnError
 
 SUMMARY_BACKENDS = BACKENDS[:4]
@@ -50,31 +42,20 @@ def measure_case(
 ) -> dict:
     """Median ms per backend at ``batch`` and ``threads``; the openvino-binary graph's BinaryConvolution
     census at this batch (``binary_convolutions``, and per W1/A1 layer in ``compiled``); the inference
-    precision each OpenVINO backend compiled to (``precision``)."""
+    precision each backend ran in (``precision``)."""
     x = torch.randn(batch, *deployed.in_shape, generator=torch.Generator().manual_seed(0))
-    array = x.numpy()
-    runners, binary_convolutions, compiled, precision = {}, None, None, {}
-    for backend in backends:
-        if backend in (TORCH_FLOAT, TORCH_BINARY):
-            runners[backend] = torch_runner(deployed.float_model if backend == TORCH_FLOAT else deployed.model, x)
-        elif backend in (OPENVINO_FLOAT, OPENVINO_BINARY):
-            path = deployed.ir if backend == BINARY else deployed.float_onnx
-            model = compile_cpu(path, deployed.in_shape, batch, threads)
-            if backend == BINARY:
-                binary_convolutions, compiled = census(model, deployed.records)
-            precision[backend] = model.get_property("INFERENCE_PRECISION_HINT").get_type_name()
-            runners[backend] = openvino_runner(model, array)
-        else:
-            runners[backend] = onnxruntime_runner(onnxruntime_session(deployed.onnx, threads), array)
+    prepared = {name: REGISTRY.get(name).prepare(deployed, x, x.numpy(), threads) for name in backends}
     with torch_threads(threads):
-        latency = median_latency(runners, repeats)
+        latency = median_latency({name: ready.run for name, ready in prepared.items()}, repeats)
+    binary = prepared.get(BINARY)
+    binary_convolutions, compiled = binary.census if binary is not None else (None, None)
     return {
         "batch": batch,
         "threads": threads,
         "latency_ms": latency,
         "binary_convolutions": binary_convolutions,
         "compiled": compiled,
-        "precision": precision,
+        "precision": {name: ready.precision for name, ready in prepared.items()},
     }
 
 

@@ -153,6 +153,11 @@ def compile_cpu(model: ov.Model | str | Path, in_shape: tuple[int, ...], batch: 
     return core().compile_model(model, "CPU", config)
 
 
+def precision_of(compiled: ov.CompiledModel) -> str:
+    """The inference precision ``compiled`` runs in (``f32``, ``bf16``, ...)."""
+    return compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+
+
 def compile_default(path: str | Path) -> ov.CompiledModel:
     """``path`` compiled as a user's plain ``core.compile_model(path, "CPU")`` would: OpenVINO's defaults."""
     return core().compile_model(str(path), "CPU")

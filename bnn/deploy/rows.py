@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from bnn.deploy.artifacts import Deployed
-from bnn.deploy.backends import ONNXRUNTIME, OPENVINO_BINARY, OPENVINO_FLOAT, TORCH_BINARY, TORCH_FLOAT
+from bnn.deploy.backends import ONNXRUNTIME, OPENVINO_BINARY, OPENVINO_FLOAT, REGISTRY, TORCH_BINARY, TORCH_FLOAT
 from bnn.deploy.cpu import binary_kernel_expected, cpu_record
 from bnn.deploy.openvino_graph import PRECISION
 from bnn.deploy.verify import backend_record
@@ -67,20 +67,6 @@ COLUMNS = [
     "openvino_capabilities",
     "note",
 ]
-
-
-def engine(backend: str) -> str:
-    if backend.startswith("torch"):
-        import torch
-
-        return f"torch {torch.__version__}"
-    if backend.startswith("openvino"):
-        import openvino
-
-        return f"openvino {openvino.__version__.split('-')[0]}"
-    import onnxruntime
-
-    return f"onnxruntime {onnxruntime.__version__}"
 
 
 def notes(backend: str, counts: dict, case: dict, deployed: Deployed, verification: dict) -> str:
@@ -153,7 +139,7 @@ def case_rows(run: dict, arch: str, deployed: Deployed, verification: dict, case
                 },
                 "torch_top1": verification["cases"][TORCH_BINARY]["top1"],
                 "sign_zero_inputs": verification["sign_zero_inputs"] if checked and backend != TORCH_BINARY else None,
-                "engine": engine(backend),
+                "engine": REGISTRY.get(backend).engine(),
                 **cpu_record(),
                 "note": notes(backend, counts, case, deployed, verification),
             }

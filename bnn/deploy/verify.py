@@ -34,7 +34,7 @@ from bnn.data import make_loader
 from bnn.deploy.artifacts import Deployed
 from bnn.deploy.backends import ONNXRUNTIME, OPENVINO_BINARY, TORCH_BINARY
 from bnn.deploy.latency import onnxruntime_session, torch_threads
-from bnn.deploy.openvino_graph import PRECISION, compile_cpu, compile_default
+from bnn.deploy.openvino_graph import PRECISION, compile_cpu, compile_default, precision_of
 from bnn.errors import BnnError
 
 VERIFY_BATCH = 256  # images per PyTorch / onnxruntime call; OpenVINO runs them at its compiled batch
@@ -125,7 +125,7 @@ def verify(
         compiled = compile_cpu(deployed.ir, deployed.in_shape, b, threads)
         requests[case_name(OPENVINO_BINARY, b)] = (compiled.create_infer_request(), b)
     default = compile_default(deployed.ir)
-    default_precision = default.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+    default_precision = precision_of(default)
     if default_precision != PRECISION:
         requests[DEFAULT_CASE] = (default.create_infer_request(), 1)
     session = onnxruntime_session(deployed.onnx, threads)
