@@ -177,6 +177,7 @@ def test_a_refused_deploy_exits_nonzero_and_leaves_no_folder(checkpoint_20, tmp_
         return
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.startswith("bnn: error: deploy: openvino-binary at batch 1 agrees with PyTorch on")
+    assert "first wrong layer: features.3 (its binary convolution's counts are off by up to" in err  # 20 inputs
     assert "\n" not in err and not out.exists() and list(tmp_path.iterdir()) == []
 
 

@@ -11,6 +11,7 @@ Modules, one concept each:
                      their precision, CPU compile, BinaryConvolution census
 * ``artifacts``      a model's deployed files (model.onnx, model.xml/.bin, the float twin)
 * ``verify``         top-1, agreement and logit differences against PyTorch per backend and batch; the gate
+* ``locate``         a refused deploy's first wrong layer (binary-conv counts against the twin's)
 * ``backends``       the five backends, one module each, registered by name
 * ``latency``        median latency per backend, side by side, threads set per backend
 * ``measure``        the backends at one batch and thread count, the speed-ups; ``bnn summary --measure``

@@ -15,13 +15,17 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+import torch
+
 from bnn import checkpoint
-from bnn.data import read_meta
+from bnn.data import make_loader, read_meta
 from bnn.deploy.artifacts import export_model
 from bnn.deploy.cpu import cpu_record
+from bnn.deploy.locate import first_wrong_layer
 from bnn.deploy.measure import check_settings, measure_case
 from bnn.deploy.rows import COLUMNS, case_rows
-from bnn.deploy.verify import gate, verify
+from bnn.deploy.verify import VERIFY_BATCH, gate, verify
 from bnn.io import atomic_dir, write_csv, write_json
 
 DEFAULT_BATCHES = (1, 64)
@@ -31,6 +35,12 @@ DEFAULT_REPEATS = 30
 def default_threads() -> int:
     """The CPUs this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def first_images(data_dir: str | Path, meta: dict) -> np.ndarray:
+    """The first VERIFY_BATCH test images (where a refused deploy's first wrong layer is looked for)."""
+    x, _ = next(iter(make_loader(data_dir, meta, "test", VERIFY_BATCH, torch.device("cpu"))))
+    return x.numpy()
 
 
 def deploy(
@@ -53,7 +63,7 @@ def deploy(
         in_shape = tuple(ckpt["in_shape"])
         deployed = export_model(model, in_shape, out, scratch, max(threads), tuple(sorted({1, *batches})))
         verification = verify(deployed, data_dir, meta, max(threads), batches)
-        gate(verification)
+        gate(verification, lambda batch: first_wrong_layer(deployed, first_images(data_dir, meta), batch, max(threads)))
         cases = [measure_case(deployed, batch, count, repeats) for batch in batches for count in threads]
         arch = ckpt["model"]["arch"]
         rows = [row for case in cases for row in case_rows(ckpt["run"], arch, deployed, verification, case)]

@@ -24,6 +24,7 @@ PyTorch: sign0 maps them to 0, and so does the deployed graph (bnn.deploy.twin).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,18 +160,20 @@ def passes(record: dict) -> bool:
     return record["agreement_pct"] >= MIN_AGREEMENT and record["logit_diff_bulk"] <= record["logit_tolerance"]
 
 
-def gate(verification: dict) -> None:
-    """A one-line BnnError naming the first deployed case that fails the gate (module docstring)."""
+def gate(verification: dict, locate: Callable[[int], str | None] | None = None) -> None:
+    """A one-line BnnError naming the first deployed case that fails the gate (module docstring) and, for an
+    OpenVINO case, the first wrong layer that ``locate(batch)`` finds (bnn.deploy.locate)."""
     for name, record in verification["cases"].items():
         if name == TORCH_BINARY or passes(record):
             continue
         backend, _, batch = name.partition("@")
         where = f"{backend} at batch {batch}" if batch else backend
+        layer = locate(int(batch)) if locate is not None and batch else None
         raise BnnError(
             f"deploy: {where} agrees with PyTorch on {record['agreement_pct']:.2f} % of "
             f"{verification['test_images']} test images (needs >= {MIN_AGREEMENT} %) with logit differences up "
             f"to {record['logit_diff_bulk']:.3g} on all but {record['tie_images']} of them (tolerance "
-            f"{record['logit_tolerance']:.3g}); "
+            f"{record['logit_tolerance']:.3g}); {f'first wrong layer: {layer}; ' if layer else ''}"
             'the deploy is refused and nothing was written (docs/deploy.md "The gate")'
         )
 
