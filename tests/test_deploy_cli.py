@@ -1,4 +1,4 @@
-"""bnn deploy end to end on a trained checkpoint, bnn inference-table, bnn summary --measure, the speed-up report."""
+"""bnn deploy end to end on a trained checkpoint, bnn table inference, bnn summary --measure, the speed-up report."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def test_deploy_writes_verified_rows_and_files(deployed_run):
 def test_inference_table_concatenates_and_feeds_the_speedup_report(deployed_run, tmp_path):
     table_path = tmp_path / "tables" / "inference.csv"
     csv = str(deployed_run / "inference.csv")
-    assert main(["inference-table", "--out", str(table_path), csv, csv]) == 0
+    assert main(["table", "inference", "--out", str(table_path), csv, csv]) == 0
     table = pd.read_csv(table_path)
     assert list(table.columns) == COLUMNS and len(table) == 2 * len(BACKENDS) * 2
     accuracy = pd.DataFrame({"dataset": ["digits"], "model": ["mlp"], "method": ["test"], "seed": [0], "top1": [90.0]})
@@ -94,7 +94,7 @@ def test_inference_table_concatenates_and_feeds_the_speedup_report(deployed_run,
 def test_inference_table_refuses_a_file_with_other_columns(tmp_path, capsys):
     bad = tmp_path / "other.csv"
     bad.write_text("a,b\n1,2\n")
-    assert main(["inference-table", "--out", str(tmp_path / "t.csv"), str(bad)]) == 2
+    assert main(["table", "inference", "--out", str(tmp_path / "t.csv"), str(bad)]) == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
 
 

@@ -2,8 +2,7 @@
 by hand with the same command line. User errors print one line (``bnn: error: ...``) and exit with 2.
 
 Subcommands by module: :mod:`bnn.cli.stages` (prepare, train, evaluate, plan), :mod:`bnn.cli.results` (table,
-figure, sensitivity, results-readme), :mod:`bnn.cli.models` (summary, export), :mod:`bnn.cli.deploy` (deploy,
-inference-table).
+figure, sensitivity, results-readme), :mod:`bnn.cli.models` (summary, export), :mod:`bnn.cli.deploy` (deploy).
 """
 
 from __future__ import annotations

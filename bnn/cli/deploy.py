@@ -1,20 +1,22 @@
-"""``bnn deploy | inference-table``: a checkpoint exported to OpenVINO IR + ONNX, verified and timed
-(:mod:`bnn.deploy`), and the deploys' rows concatenated into one inference table."""
+"""``bnn deploy``: a checkpoint exported to OpenVINO IR + ONNX, verified, gated and timed (:mod:`bnn.deploy`).
+The deploys' rows are concatenated by ``bnn table inference``."""
 
 from __future__ import annotations
 
 import argparse
 
+from bnn.config import DeploySettings
+
 
 def cmd_deploy(args: argparse.Namespace) -> None:
     from bnn.deploy.backends import DEPLOYED, OPENVINO_BINARY
-    from bnn.deploy.run import DEFAULT_BATCHES, deploy
+    from bnn.deploy.run import DEFAULTS, deploy
 
     rows = deploy(
         args.checkpoint,
         args.data,
         args.out_dir,
-        tuple(args.batch or DEFAULT_BATCHES),
+        tuple(args.batch or DEFAULTS.batch),
         tuple(args.threads or ()) or None,
         args.repeats,
     )
@@ -39,14 +41,6 @@ def cmd_deploy(args: argparse.Namespace) -> None:
     )
 
 
-def cmd_inference_table(args: argparse.Namespace) -> None:
-    from bnn.deploy.rows import inference_table, write_table
-
-    table = inference_table(args.rows)
-    write_table(table, args.out)
-    print(f"{len(table)} rows from {len(args.rows)} deploys -> {args.out}")
-
-
 def register(sub) -> None:
     p = sub.add_parser(
         "deploy",
@@ -56,12 +50,11 @@ def register(sub) -> None:
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", required=True, help="prepared data folder (results/data/<dataset>)")
     p.add_argument("--out-dir", required=True, help="writes model.onnx, model.xml/.bin, inference.csv, deploy.json")
-    p.add_argument("--batch", type=int, action="append", help="batch size to time; repeatable (default 1 and 64)")
-    p.add_argument("--threads", type=int, action="append", help="CPU threads; repeatable (default: all available)")
-    p.add_argument("--repeats", type=int, default=30, help="timed calls per backend and case (default 30)")
+    defaults = DeploySettings()  # the config's deploy: defaults (one place)
+    batches = " and ".join(map(str, defaults.batch))
+    p.add_argument("--batch", type=int, action="append", help=f"batch size to time; repeatable (default {batches})")
+    p.add_argument("--threads", type=int, action="append", help=f"CPU threads; repeatable (default {defaults.threads})")
+    p.add_argument(
+        "--repeats", type=int, default=defaults.repeats, help=f"timed calls per backend and case ({defaults.repeats})"
+    )
     p.set_defaults(func=cmd_deploy)
-
-    p = sub.add_parser("inference-table", help="concatenate deploy inference.csv files into one table")
-    p.add_argument("--out", required=True, help="results/tables/inference.csv")
-    p.add_argument("rows", nargs="+", metavar="DEPLOY_CSV", help="the deploys' inference.csv files")
-    p.set_defaults(func=cmd_inference_table)

@@ -34,7 +34,6 @@ from bnn.deploy.cpu import binary_kernel_expected, cpu_record
 from bnn.deploy.openvino_graph import PRECISION
 from bnn.deploy.verify import backend_record
 from bnn.errors import BnnError
-from bnn.io import atomic_path
 
 RUN_KEYS = ["dataset", "model", "method", "seed"]
 COLUMNS = [
@@ -152,14 +151,9 @@ def inference_table(paths: list[str | Path]) -> pd.DataFrame:
     tables = []
     for path in paths:
         if not Path(path).is_file():
-            raise BnnError(f"inference-table: {path} does not exist; run bnn deploy for that run first")
+            raise BnnError(f"table inference: {path} does not exist; run bnn deploy for that run first")
         table = pd.read_csv(path)
         if list(table.columns) != COLUMNS:
-            raise BnnError(f"inference-table: {path} does not have the deploy columns; re-run bnn deploy for it")
+            raise BnnError(f"table inference: {path} does not have the deploy columns; re-run bnn deploy for it")
         tables.append(table)
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
-
-
-def write_table(table: pd.DataFrame, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from bnn import checkpoint
+from bnn.config import DeploySettings
 from bnn.data import make_loader, read_meta
 from bnn.deploy.artifacts import export_model
 from bnn.deploy.cpu import cpu_record
@@ -28,8 +29,7 @@ from bnn.deploy.rows import COLUMNS, case_rows
 from bnn.deploy.verify import VERIFY_BATCH, gate, verify
 from bnn.io import atomic_dir, write_csv, write_json
 
-DEFAULT_BATCHES = (1, 64)
-DEFAULT_REPEATS = 30
+DEFAULTS = DeploySettings()  # the config's deploy: defaults are bnn deploy's too (one place)
 
 
 def default_threads() -> int:
@@ -47,12 +47,12 @@ def deploy(
     checkpoint_path: str | Path,
     data_dir: str | Path,
     out_dir: str | Path,
-    batches: tuple[int, ...] = DEFAULT_BATCHES,
+    batches: tuple[int, ...] = DEFAULTS.batch,
     threads: tuple[int, ...] | None = None,
-    repeats: int = DEFAULT_REPEATS,
+    repeats: int = DEFAULTS.repeats,
 ) -> list[dict]:
     """Export, verify and time a checkpoint (module docstring); returns the inference.csv rows."""
-    threads = tuple(threads or (default_threads(),))
+    threads = tuple(threads or (DEFAULTS.threads,))
     check_settings(tuple(batches), threads, repeats)
     ckpt = checkpoint.read(checkpoint_path)
     meta = read_meta(data_dir)
