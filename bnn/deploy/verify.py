@@ -110,8 +110,9 @@ def chunked_infer(request, x: np.ndarray, batch: int) -> np.ndarray:
     return np.concatenate(outputs)
 
 
-def case_name(backend: str, batch: int | None) -> str:
-    return backend if batch is None else f"{backend}@{batch}"
+def case_name(backend: str, batch: int) -> str:
+    """The verification case of ``backend`` compiled at ``batch``, e.g. ``openvino-binary@64``."""
+    return f"{backend}@{batch}"
 
 
 @torch.no_grad()
