@@ -35,6 +35,8 @@ def cmd_deploy(args: argparse.Namespace) -> None:
                 f"agreement {row['agreement_pct']:.2f}% of {row['test_images']} test images, top1 {row['top1']:.2f}% "
                 f"(torch {row['torch_top1']:.2f}%){kernel}"
             )
+            if row["backend"] == OPENVINO_BINARY and row["note"]:
+                print(f"  note: {row['note']}")  # e.g. OpenVINO's default precision on this CPU and its agreement
     print(
         f"{args.checkpoint} -> {args.out_dir}: model.onnx, model.xml/.bin, inference.csv ({len(rows)} rows), "
         "deploy.json"
