@@ -1,9 +1,9 @@
 """Accuracy of a W1/A1 network trained with bf16 products against fp32, same seeds, on real data.
 
-Trains ``binarynet_mlp`` (inner layers binary weights and activations, clipped STE, no scale; METHODS.md
+Trains ``binarynet_mlp`` (inner layers binary weights and activations, clipped STE, no scale; docs/methods.md
 §0.2-2) with ``bnn.train.run_stage`` once per ``amp`` mode and seed, and prints the last epoch's
 validation top-1 (measured with the run's own forward, so in its amp mode) and the test top-1 of the
-checkpoint (``bnn.evaluate``, float32). Seeds give the run-to-run noise to compare the modes with.
+checkpoint (``bnn.evaluation.evaluate``, float32). Seeds give the run-to-run noise to compare the modes with.
 Not a test. Example (MNIST prepared by ``bnn prepare --dataset mnist``)::
 
     PYTHONPATH=. python benchmarks/bf16_accuracy.py --data /tmp/mnist --epochs 4 --seeds 0 1 2
@@ -16,9 +16,9 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bnn.evaluate import evaluate
-from bnn.spec import StageSpec
-from bnn.train import run_stage
+from bnn.config.spec import StageSpec
+from bnn.evaluation.evaluate import evaluate
+from bnn.train.run import run_stage
 
 W1A1 = {"weight_estimator": "clipped_ste", "act_estimator": "clipped_ste", "scaling": "none"}
 

@@ -18,13 +18,13 @@ import tempfile
 import numpy as np
 import torch
 
+from bnn.config.spec import BinarySpec, ModelSpec
 from bnn.deploy.artifacts import export_model
 from bnn.deploy.latency import onnxruntime_session
 from bnn.deploy.openvino_graph import census, compile_cpu
 from bnn.deploy.verify import chunked_infer
 from bnn.nn import binary_layers, set_layer_states
-from bnn.spec import BinarySpec, ModelSpec
-from bnn.stage_model import build_model
+from bnn.train.model import build_model
 
 IN_SHAPE, IMAGES, BATCHES = (1, 8, 8), 256, (1, 64)
 

@@ -3,7 +3,7 @@
 For the config (default: config.yaml overlaid with configs/cifar10_gpu.yaml, as ``snakemake --configfile``
 stacks them) it runs ``bnn prepare`` once per dataset (the ``prepare_data`` rule's command line) and then, stage by
 stage in plan order, ``bnn train --spec ... --run-dir ... --threads ... --speed ...`` (the ``train_stage`` rule's),
-with each stage's full-scale spec from :class:`bnn.plan.Plan` except ``epochs`` (``--epochs``, default 2: the
+with each stage's full-scale spec from the plan (``Plan``) except ``epochs`` (``--epochs``, default 2: the
 first epoch carries the warm-up, the second is the steady state) and an lr warm-up longer than that (cut to
 ``epochs - 1``). Two-step recipes time each stage; a KD student reads its teacher's checkpoint from this run.
 Each ``--variant`` (JSON spec overrides, e.g. ``'{"amp": "none"}'``; default: the config as it is) repeats every
@@ -43,10 +43,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bnn import layout  # noqa: E402
-from bnn import resources as stage_resources  # noqa: E402
-from bnn.config import read_configs  # noqa: E402
-from bnn.plan import Plan  # noqa: E402
+from bnn.config.files import read_configs  # noqa: E402
+from bnn.plan import layout  # noqa: E402
+from bnn.plan import resources as stage_resources  # noqa: E402
+from bnn.plan.experiments import Plan  # noqa: E402
 
 COLUMNS = [
     "variant",

@@ -22,14 +22,14 @@ import time
 
 import torch
 
+from bnn.config.schedule import Schedule
+from bnn.config.spec import BinarySpec, ModelSpec
 from bnn.deploy.artifacts import export_model
 from bnn.deploy.backends import BACKENDS
 from bnn.deploy.cpu import cpu_record
 from bnn.deploy.measure import PYTORCH, SAME_ENGINE, measure_case, speedup
 from bnn.nn import binary_layers, set_layer_states
-from bnn.schedule import Schedule
-from bnn.spec import BinarySpec, ModelSpec
-from bnn.stage_model import build_model
+from bnn.train.model import build_model
 
 BINARY = {"scaling": "channel_mean"}
 CASES = {  # name -> model spec, input shape, classes, binary options

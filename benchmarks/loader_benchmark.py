@@ -4,7 +4,7 @@
     batched on-device crop/flip (``bnn.data.augment``) for CIFAR;
 (b) classic: ``torch.utils.data.DataLoader`` over the same uint8 arrays with per-sample PIL transforms as
     the source repositories do (MNIST: ToTensor, Normalize; CIFAR: RandomCrop(32, padding 4),
-    RandomHorizontalFlip, ToTensor, Normalize; METHODS.md §0.7), ``num_workers`` worker processes.
+    RandomHorizontalFlip, ToTensor, Normalize; docs/methods.md §0.7), ``num_workers`` worker processes.
 
 Prints images/s for both and the ratio per case and device (CPU always; CUDA when available).
 Not a test. Example:
@@ -29,7 +29,7 @@ from bnn.data import TensorLoader, load_split, prepare, read_meta
 from bnn.data.augment import Augment
 from bnn.models import build
 
-CASES = {  # name -> dataset, model options, augment (METHODS.md §0.7), default steps
+CASES = {  # name -> dataset, model options, augment (docs/methods.md §0.7), default steps
     "mnist-mlp": ("mnist", {"arch": "mlp", "hidden": [300, 100]}, None, 300),
     "cifar10-resnet20": ("cifar10", {"arch": "resnet20"}, Augment(crop=4, flip=True), 15),
     "cifar10-vgg_small": ("cifar10", {"arch": "vgg_small"}, Augment(crop=4, flip=True), 10),

@@ -1,9 +1,9 @@
 """Training-step and eval cost of binary networks against their float twins, each measured in its own process.
 
-Each model is built once per mode as a stage builds it: its settings parsed by ``bnn.spec.Settings`` (binary,
-loss, optimizer, amp), the model by ``bnn.stage_model.build_model``, layer states from a ``Schedule`` with
+Each model is built once per mode as a stage builds it: its settings parsed by ``bnn.config.spec.Settings`` (binary,
+loss, optimizer, amp), the model by ``bnn.train.model.build_model``, layer states from a ``Schedule`` with
 ``layers: inner``, the loss by ``bnn.losses.build_loss`` (SKD's shadow branch hooked into the model), Adam by
-``bnn.optim.Optimizers``, and the forward through ``bnn.accel.accelerate`` (so ``amp`` is what a stage runs).
+``bnn.optim.Optimizers``, and the forward through ``bnn.train.accel.accelerate`` (so ``amp`` is what a stage runs).
 
 Isolation: every (model, mode) measurement runs in a fresh Python process (the script re-invokes itself with
 ``--worker``), which builds the one case, warms up and times ``--repeats`` steps, so no mode inherits the
@@ -17,7 +17,7 @@ Train modes (``--modes``):
 * ``torch_float``: the reference, plain PyTorch: the same architecture with every BinaryLinear / BinaryConv2d
   replaced by an ``nn.Linear`` / ``nn.Conv2d`` of the same shape, ``nn.CrossEntropyLoss``, ``torch.optim.Adam``
   (no ``accelerate``, no ``Optimizers``);
-* ``w1a1``: inner layers binary weights and activations, clipped STE, no scale (METHODS.md §0.2-2), fp32;
+* ``w1a1``: inner layers binary weights and activations, clipped STE, no scale (docs/methods.md §0.2-2), fp32;
 * ``w1a1_bf16``: the same with ``amp: binary_bf16`` (products of the binary layers in bf16);
 * ``w1a1_amp``: the same with ``amp: bf16`` (the whole forward under autocast);
 * ``irnet``: EDE weights and activations (§0.2-4), Libra-PB (§0.3), sign0, fp32;
@@ -53,12 +53,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from bnn.accel import accelerate
+from bnn.config.spec import ModelSpec, Settings
 from bnn.losses import build_loss
 from bnn.nn import BinaryConv2d, BinaryLinear, binary_layers, set_layer_states
 from bnn.optim import Optimizers
-from bnn.spec import ModelSpec, Settings
-from bnn.stage_model import build_model
+from bnn.train.accel import accelerate
+from bnn.train.model import build_model
 
 MODELS = {  # name -> (model spec, input shape, classes, batch)
     "binarynet_mlp": ({"arch": "binarynet_mlp"}, (1, 28, 28), 10, 256),

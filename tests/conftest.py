@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bnn.config.spec import StageSpec
 from bnn.data import prepare
-from bnn.spec import StageSpec
 
 REPO = Path(__file__).resolve().parents[1]
 # tiny models and 2 epochs, shared by the workflow overlays of the tests
@@ -90,7 +90,7 @@ def digits_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def stage_spec(digits_dir):
-    """A small resolved stage spec (bnn.spec.StageSpec) on the prepared digits; keyword overrides replace top-level
+    """A small resolved stage spec (StageSpec) on the prepared digits; keyword overrides replace top-level
     keys of its mapping (``spec.yaml`` form)."""
 
     def make(**overrides) -> StageSpec:

@@ -3,12 +3,12 @@
 import pytest
 import torch
 
-from bnn.accel import Accelerated, accelerate
+from bnn.config.spec import Settings
 from bnn.errors import BnnError
 from bnn.models import build
 from bnn.nn import binary_layers
-from bnn.spec import Settings
-from bnn.train import run_stage
+from bnn.train.accel import Accelerated, accelerate
+from bnn.train.run import run_stage
 
 
 def test_no_option_is_the_plain_model():
@@ -58,7 +58,7 @@ def test_bad_speed_options_are_one_line_errors(stage_spec, tmp_path, option, val
 def test_plan_checks_speed_options(default_config):
     import copy
 
-    from bnn.plan import Plan
+    from bnn.plan.experiments import Plan
 
     config = copy.deepcopy(default_config)
     config["train"]["amp"] = "fp16"

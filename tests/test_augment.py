@@ -1,4 +1,4 @@
-"""Batched on-device augmentation (METHODS.md §0.7): crop offsets, padding modes, flip, seeding, and the
+"""Batched on-device augmentation (docs/methods.md §0.7): crop offsets, padding modes, flip, seeding, and the
 train loader applying it to train batches only."""
 
 import pytest
@@ -85,7 +85,7 @@ def test_loader_augments_train_batches_reproducibly(digits_dir):
 
 
 def test_stage_trains_with_augment_and_checks_it(stage_spec, tmp_path):
-    from bnn.train import run_stage
+    from bnn.train.run import run_stage
 
     result = run_stage(stage_spec(epochs=1, augment={"crop": 1, "flip": True, "padding_mode": "edge"}), tmp_path / "a")
     assert result["epochs"] == 1

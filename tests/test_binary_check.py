@@ -3,12 +3,12 @@
 import pytest
 import torch
 
-from bnn import checkpoint
 from bnn.errors import BnnError
-from bnn.evaluate import BinaryCheck, evaluate
+from bnn.evaluation.evaluate import BinaryCheck, evaluate
 from bnn.io import save_torch
 from bnn.nn import binary_layers
-from bnn.train import run_stage
+from bnn.train import checkpoint
+from bnn.train.run import run_stage
 
 # ReLU: exact 0.0 inputs to the next layer; binarizable layers 0-3, the inner ones (1, 2) binary
 RELU_MLP = {"arch": "mlp", "hidden": [32, 32, 32], "activation": "relu"}

@@ -1,4 +1,4 @@
-"""ReActNet's LearnableBias, RSign and RPReLU (METHODS.md §4.1)."""
+"""ReActNet's LearnableBias, RSign and RPReLU (docs/methods.md §4.1)."""
 
 import torch
 

@@ -19,6 +19,7 @@ import pytest
 import torch
 from torch import nn
 
+from bnn.config.spec import BinarySpec, ModelSpec
 from bnn.deploy.artifacts import export_model
 from bnn.deploy.cpu import binary_kernel_expected
 from bnn.deploy.latency import onnxruntime_session
@@ -27,8 +28,7 @@ from bnn.deploy.openvino_graph import census, compile_cpu
 from bnn.deploy.twin import deploy_twin
 from bnn.errors import BnnError
 from bnn.nn import LearnableBias, SDBinaryConv2d, binary_layers, set_layer_states
-from bnn.spec import BinarySpec, ModelSpec
-from bnn.stage_model import build_model
+from bnn.train.model import build_model
 
 BATCH = 8
 ZOO = [  # (arch, options, input shape): the smallest inputs each architecture accepts, small widths where it has them
@@ -149,7 +149,7 @@ def test_scalings_map_exactly(scaling, tmp_path):
 
 @pytest.mark.parametrize("arch, in_shape", [("convnet", (1, 8, 8)), ("resnet20_bireal", (3, 16, 16))])
 def test_sd_bnn_convs_deploy(arch, in_shape, tmp_path):
-    """SD-BNN (METHODS.md §3.2): WSD shifts the weights before the sign, ASD shifts the input by SE(input)."""
+    """SD-BNN (docs/methods.md §3.2): WSD shifts the weights before the sign, ASD shifts the input by SE(input)."""
     binary = {"conv": "self_distribution", "weight_estimator": "ede", "act_estimator": "ede", "scaling": "none"}
     options = {"channels": [8, 16, 16]} if arch == "convnet" else {}
     model = model_with_states(arch, options, in_shape, binary)
@@ -170,7 +170,7 @@ def test_weight_only_and_act_only_layers_run_as_float_ops(tmp_path):
 
 @pytest.mark.parametrize("sign_zero", ["plus", "zero"])
 def test_sign_zero_conventions(sign_zero, tmp_path):
-    """ReActNet's RSign is sign0 (METHODS.md §4.1): both conventions map exactly (sign0 as two binary convs,
+    """ReActNet's RSign is sign0 (docs/methods.md §4.1): both conventions map exactly (sign0 as two binary convs,
     bnn.deploy.twin; exact zeros are tested in test_deploy_exact.py)."""
     binary = {"scaling": "channel_mean", "act_estimator": "approx_sign", "sign_zero": sign_zero}
     model = model_with_states("reactnet_a", {"width": 0.25, "small_input": True}, (3, 16, 16), binary)

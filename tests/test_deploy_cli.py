@@ -13,7 +13,7 @@ from bnn.deploy.cpu import binary_kernel_expected
 from bnn.deploy.measure import SUMMARY_BACKENDS
 from bnn.deploy.rows import COLUMNS
 from bnn.report.speedup import add_speedup, speedup_figure
-from bnn.train import run_stage
+from bnn.train.run import run_stage
 
 HAS_KERNEL = binary_kernel_expected()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from bnn import checkpoint
 from bnn.cli import main
 from bnn.data import read_meta
 from bnn.deploy import openvino_graph
@@ -15,7 +14,8 @@ from bnn.deploy.artifacts import export_model
 from bnn.deploy.cpu import binary_kernel_expected
 from bnn.deploy.verify import MIN_AGREEMENT, gate, verify
 from bnn.errors import BnnError
-from bnn.train import run_stage
+from bnn.train import checkpoint
+from bnn.train.run import run_stage
 
 BATCHES = (1, 64)
 BINARY = {"weight_estimator": "clipped_ste", "act_estimator": "clipped_ste", "scaling": "channel_mean"}
@@ -93,7 +93,7 @@ def test_gate_refuses_a_deploy_that_disagrees(checkpoint_20, digits_dir, tmp_pat
 @pytest.fixture(scope="module")
 def checkpoint_20(stage_spec, tmp_path_factory):
     """A 1-epoch W1/A1 convnet on digits whose binary convs read 20 and 36 channels (issue's 9.4 % case)."""
-    from bnn.train import run_stage
+    from bnn.train.run import run_stage
 
     run_dir = tmp_path_factory.mktemp("run20")
     spec = stage_spec(

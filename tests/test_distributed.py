@@ -15,9 +15,9 @@ from bnn.data import TensorLoader, load_split
 from bnn.data.augment import Augment
 from bnn.data.stream import EpochBatches
 from bnn.errors import BnnError
-from bnn.plan import Plan
-from bnn.skd import SoftLabelBank
-from bnn.train import run_stage
+from bnn.losses.skd import SoftLabelBank
+from bnn.plan.experiments import Plan
+from bnn.train.run import run_stage
 
 
 def rows(run_dir) -> list[dict]:

@@ -1,4 +1,4 @@
-"""Estimators (METHODS.md §0.1, §0.2) and scalings (§0.3) against reference implementations of their definitions.
+"""Estimators (docs/methods.md §0.1, §0.2) and scalings (§0.3) against reference implementations of their definitions.
 
 The references below are the definitions as autograd sees them: the value sign(x) + (F(x) - stopgrad F(x))
 for the surrogate F, times a detached scale; the tests compare the library's forward values and
@@ -11,11 +11,11 @@ import math
 import pytest
 import torch
 
-from bnn.callbacks import find_callbacks
 from bnn.errors import BnnError
 from bnn.nn import ESTIMATORS, BinaryConv2d, BinaryLinear, build_estimator, configure_binary
 from bnn.nn.estimators import SIGN_ZERO
 from bnn.nn.scaling import SCALINGS
+from bnn.train.callbacks import find_callbacks
 
 ONE_UP, ONE_DOWN = 1 + 2.0**-23, 1 - 2.0**-24  # float32 neighbours of 1
 X = torch.tensor(

@@ -7,14 +7,14 @@ import pytest
 import torch
 
 import bnn
-from bnn import checkpoint
 from bnn.data import TensorLoader, load_split, read_meta
+from bnn.deploy.packed import export, fit_latent_weight, load_exported
 from bnn.errors import BnnError
-from bnn.export import export, fit_latent_weight, load_exported
 from bnn.io import save_torch
 from bnn.nn import BinaryConv2d, binary_layers
 from bnn.nn.scaling import SCALINGS
-from bnn.train import run_stage
+from bnn.train import checkpoint
+from bnn.train.run import run_stage
 
 
 def binary_stage(stage_spec, model, scaling="none", epochs=3, **binary):

@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO
 
 from bnn.errors import BnnError
-from bnn.gpu_lock import hold, visible_devices
+from bnn.train.gpu_lock import hold, visible_devices
 
 
 def start_holder(count, devices, directory, log):
@@ -76,7 +76,10 @@ def test_a_multi_gpu_stage_takes_nproc_devices_and_waits_for_as_many(tmp_path):
 
 
 def test_a_killed_job_frees_its_gpu(tmp_path):
-    code = f"from bnn.gpu_lock import hold\nwith hold(1, ['7'], {str(tmp_path)!r}):\n    import time; time.sleep(60)\n"
+    code = (
+        "from bnn.train.gpu_lock import hold\n"
+        f"with hold(1, ['7'], {str(tmp_path)!r}):\n    import time; time.sleep(60)\n"
+    )
     holder = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
     )

@@ -15,9 +15,9 @@ from PIL import Image
 from bnn.data import load_split, make_loader, prepare, read_meta
 from bnn.data.augment import Augment
 from bnn.errors import BnnError
-from bnn.evaluate import evaluate
-from bnn.plan import Plan
-from bnn.train import run_stage
+from bnn.evaluation.evaluate import evaluate
+from bnn.plan.experiments import Plan
+from bnn.train.run import run_stage
 
 WNIDS = ["n02", "n01", "n03"]  # unsorted, as wnids.txt is; classes are sorted
 COLOURS = {"n01": (200, 30, 30), "n02": (30, 200, 30), "n03": (30, 30, 200)}

@@ -1,4 +1,4 @@
-"""KD and distributional losses (METHODS.md §0.6) against values worked out by hand; a loss is a weighted sum of terms.
+"""KD and distributional losses (docs/methods.md §0.6) against hand-worked values; a loss is a weighted sum of terms.
 
 Logits chosen so the softmaxes are simple fractions: [0, ln 3] -> (1/4, 3/4); [ln 3, 0] -> (3/4, 1/4);
 at temperature 2 they become (1, √3)/(1 + √3) and (√3, 1)/(1 + √3).
@@ -9,9 +9,9 @@ import math
 import pytest
 import torch
 
+from bnn.config.spec import LossSpec
 from bnn.errors import BnnError
 from bnn.losses import build_loss
-from bnn.spec import LossSpec
 
 LN3 = math.log(3.0)
 STUDENT = torch.tensor([[0.0, LN3]])

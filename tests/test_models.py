@@ -1,4 +1,4 @@
-"""The model zoo (METHODS.md §0.5, §5.4, §6.7): shapes, binary-layer counts, forward order, init."""
+"""The model zoo (docs/methods.md §0.5, §5.4, §6.7): shapes, binary-layer counts, forward order, init."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class Case(NamedTuple):
     arch: str
     options: dict
     in_shape: tuple[int, ...]
-    paper_binary: int  # binary layers in METHODS.md
+    paper_binary: int  # binary layers in docs/methods.md
     layers: str  # which schedule gives them: "inner" (first and last stay real) or "all" (ITR)
     plain: int = 0  # conv/linear layers that no recipe binarizes (plain nn.Conv2d / nn.Linear)
 

@@ -1,13 +1,13 @@
-"""One step of each binary optimizer against values computed by hand from METHODS.md §2.3–2.5."""
+"""One step of each binary optimizer against values computed by hand from docs/methods.md §2.3–2.5."""
 
 import pytest
 import torch
 
+from bnn.config.spec import Component
 from bnn.errors import BnnError
 from bnn.models import build
 from bnn.nn import binary_layers
 from bnn.optim import SGDAT, SGDT, Bop, Bop2ndOrder, Optimizers
-from bnn.spec import Component
 
 
 def step(optimizer, p, grad):

@@ -7,8 +7,8 @@ import yaml
 from conftest import REPO
 from test_workflow import planned_jobs, snakemake
 
-from bnn.config import overlay
-from bnn.plan import Plan
+from bnn.config.files import overlay
+from bnn.plan.experiments import Plan
 
 PAPERS = sorted((REPO / "configs").glob("*.yaml"))
 

@@ -1,4 +1,4 @@
-"""Faithful to the papers where an audit found drift (issue 15): latent weights of a split optimizer (METHODS.md
+"""Faithful to the papers where an audit found drift (issue 15): latent weights of a split optimizer (docs/methods.md
 §0.4, §2.2), the default recipes' binarization (§0.1, §4.1), unknown config keys at every level, and a binary
 optimizer paired with an estimator whose gradient is not the identity (§2)."""
 
@@ -7,11 +7,11 @@ import torch
 from conftest import changed
 from torch import nn
 
+from bnn.config.spec import Component
 from bnn.errors import BnnError
 from bnn.nn import BinaryLinear
 from bnn.optim import Optimizers
-from bnn.plan import Plan
-from bnn.spec import Component
+from bnn.plan.experiments import Plan
 
 
 def split_with_latent(latent: dict, lr: float = 0.5) -> tuple[nn.Module, Optimizers]:

@@ -3,11 +3,11 @@ import copy
 import pytest
 from conftest import REPO, changed
 
-from bnn.config import merge
+from bnn.config.files import merge
+from bnn.config.spec import AMP
 from bnn.errors import BnnError
-from bnn.plan import Plan
+from bnn.plan.experiments import Plan
 from bnn.report.targets import figure_inputs, figure_names, table_inputs, table_names, table_settings
-from bnn.spec import AMP
 
 
 def test_default_config_expands_to_the_stage_chain(default_config):

@@ -1,4 +1,4 @@
-"""ReActNet-A (METHODS.md §4.1): structure, binary layer count and order, forward/backward at 224 and 32."""
+"""ReActNet-A (docs/methods.md §4.1): structure, binary layer count and order, forward/backward at 224 and 32."""
 
 import pytest
 import torch

@@ -12,14 +12,14 @@ import torch
 import yaml
 from conftest import snakemake_command, snakemake_env
 
-from bnn import resume
+from bnn.config.spec import StageSpec
 from bnn.errors import BnnError
-from bnn.evaluate import evaluate
+from bnn.evaluation.evaluate import evaluate
 from bnn.io import load_torch, read_config
 from bnn.losses import TERMS
 from bnn.losses.distillation import CrossEntropy
-from bnn.spec import StageSpec
-from bnn.train import run_stage
+from bnn.train import resume
+from bnn.train.run import run_stage
 
 STEPS_PER_EPOCH = 1221 // 64  # digits train split, drop_last
 

@@ -5,16 +5,16 @@ import json
 import pandas as pd
 import pytest
 
-from bnn import layout
 from bnn.cli import main
-from bnn.evaluate import evaluate
+from bnn.evaluation.evaluate import evaluate
 from bnn.io import write_json
+from bnn.plan import layout
 from bnn.report.paper import paper_top1
 from bnn.report.predictions import run_predictions
 from bnn.report.tables.accuracy import build as accuracy_table
 from bnn.report.tables.comparison import comparison_table
 from bnn.report.tables.summary import render_markdown, summary_table
-from bnn.train import run_stage
+from bnn.train.run import run_stage
 
 BINARY = {"weights": "binary", "acts": "binary"}
 SPLIT = {
@@ -99,7 +99,7 @@ def test_summary_numbers_come_from_the_eval_files(runs):
             run = accuracy[accuracy["method"] == method].iloc[0]
             assert (row["top1_low"], row["top1_high"]) == (run["top1_low"], run["top1_high"])
             assert run["test_images"] == 360 and run["top1_low"] < run["top1"] < run["top1_high"]
-    assert summary["paper_top1"].isna().all()  # METHODS.md publishes nothing on digits
+    assert summary["paper_top1"].isna().all()  # docs/methods.md publishes nothing on digits
 
 
 def test_paper_column_filled_only_for_a_published_setting(runs):

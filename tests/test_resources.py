@@ -2,10 +2,10 @@
 
 import pytest
 
-from bnn import resources
+from bnn.config.spec import StageSpec
 from bnn.errors import BnnError
+from bnn.plan import resources
 from bnn.report.costs import run_cost
-from bnn.spec import StageSpec
 
 CUDA = lambda: True  # noqa: E731
 NO_CUDA = lambda: False  # noqa: E731

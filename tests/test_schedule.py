@@ -1,7 +1,7 @@
 import pytest
 
+from bnn.config.schedule import Schedule
 from bnn.errors import BnnError
-from bnn.schedule import Schedule
 
 
 def weights_at(schedule: Schedule, epochs: int, n_layers: int) -> list[list[int]]:
@@ -101,7 +101,7 @@ def test_ascend_binarizes_the_least_sensitive_layer_first(tmp_path):
         {"weights": {"order": "descend", "epochs_per_layer": 2, "sensitivity": table}, "layers": "all"}
     )
     assert descend.weights.permutation(4, "k") == [1, 3, 2, 0]
-    # layer j of the order (0-based) is binary from epoch j * k on and stays binary (METHODS.md §5.2)
+    # layer j of the order (0-based) is binary from epoch j * k on and stays binary (docs/methods.md §5.2)
     assert weights_at(ascend, 8, 4) == [
         [1, 0, 0, 0],
         [1, 0, 0, 0],

@@ -1,4 +1,4 @@
-"""SD-BNN's self-distribution binary conv: WSD and ASD (METHODS.md §3.2)."""
+"""SD-BNN's self-distribution binary conv: WSD and ASD (docs/methods.md §3.2)."""
 
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""SD-BNN as a recipe (METHODS.md §3): SD convs through the one model builder, the recipe's models restriction,
+"""SD-BNN as a recipe (docs/methods.md §3): SD convs through the one model builder, the recipe's models restriction,
 a real sdbnn stage trained, rebuilt, evaluated and exported, and the two-step W32/A1 -> W1/A1 chain (§3.5)."""
 
 import copy
@@ -8,15 +8,15 @@ import pytest
 import torch
 
 import bnn
-from bnn import checkpoint
-from bnn.config import apply_scale, merge
+from bnn.config.files import apply_scale, merge
+from bnn.deploy.packed import export
 from bnn.errors import BnnError
-from bnn.evaluate import evaluate
-from bnn.export import export
+from bnn.evaluation.evaluate import evaluate
 from bnn.nn import SDBinaryConv2d, binary_layers
-from bnn.plan import Plan
+from bnn.plan.experiments import Plan
 from bnn.report.targets import figure_inputs
-from bnn.train import run_stage
+from bnn.train import checkpoint
+from bnn.train.run import run_stage
 
 CONVNET = {"arch": "convnet", "channels": [8, 16, 16]}
 SD_BINARY = {"conv": "self_distribution", "weight_estimator": "ede", "act_estimator": "ede", "scaling": "none"}

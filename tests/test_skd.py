@@ -1,4 +1,4 @@
-"""SKD-BNN (METHODS.md §6): loss terms against hand-computed values, the shadow branch, a real resumed stage."""
+"""SKD-BNN (docs/methods.md §6): loss terms against hand-computed values, the shadow branch, a real resumed stage."""
 
 import dataclasses
 import math
@@ -9,15 +9,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bnn.config.spec import LossSpec, ModelSpec
 from bnn.errors import BnnError
 from bnn.io import load_torch
 from bnn.losses import build_loss
+from bnn.losses.skd import SoftLabelBank, channel_spatial, label_cluster
 from bnn.models import build
 from bnn.nn import BinaryLinear, binary_layers, configure_binary, set_layer_states
-from bnn.plan import Plan
-from bnn.skd import ShadowBranch, SoftLabelBank, channel_spatial, label_cluster
-from bnn.spec import LossSpec, ModelSpec
-from bnn.train import run_stage
+from bnn.plan.experiments import Plan
+from bnn.skd import ShadowBranch
+from bnn.train.run import run_stage
 
 IRNET = {"weight_estimator": "ede", "act_estimator": "ede", "scaling": "libra_pb"}
 

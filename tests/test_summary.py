@@ -8,11 +8,11 @@ import torch
 from torch import nn
 
 from bnn.cli import main
-from bnn.evaluate import evaluate
-from bnn.model_summary import model_summary as summarize
+from bnn.evaluation.evaluate import evaluate
+from bnn.evaluation.model_summary import model_summary as summarize
 from bnn.nn import BinaryConv2d, BinaryLinear
 from bnn.report.tables.accuracy import build as accuracy_table
-from bnn.train import run_stage
+from bnn.train.run import run_stage
 
 
 def bnn(*args):

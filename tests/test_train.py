@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from bnn.errors import BnnError
-from bnn.evaluate import evaluate
+from bnn.evaluation.evaluate import evaluate
 from bnn.io import load_torch
-from bnn.plan import Plan
-from bnn.train import COLUMNS, run_stage
+from bnn.plan.experiments import Plan
+from bnn.train.run import COLUMNS, run_stage
 
 
 def read_metrics(run_dir) -> list[dict]:

@@ -178,7 +178,7 @@ def test_every_run_folder_holds_the_contract(workflow_run):
 
 @pytest.mark.workflow
 def test_sensitivity_table_orders_ascend_and_descend(workflow_run):
-    from bnn.schedule import Schedule
+    from bnn.config.schedule import Schedule
 
     base = workflow_run / "results/runs/digits/mlp"
     table = pd.read_csv(base / "sensitivity/seed0/sensitivity.csv")

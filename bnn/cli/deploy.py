@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from bnn.config import DeploySettings
+from bnn.config.sections import DeploySettings
 
 
 def cmd_deploy(args: argparse.Namespace) -> None:

@@ -42,11 +42,11 @@ def parse_binary(text: str) -> tuple[bool, bool]:
 
 def summary_model(args: argparse.Namespace):
     """The model to summarise: the checkpoint's, or ``--model`` switched as the default schedule would."""
-    from bnn import checkpoint
+    from bnn.config.schedule import Schedule
     from bnn.data import DATASETS
     from bnn.models import MODELS, build
     from bnn.nn import binary_layers, set_layer_states
-    from bnn.schedule import Schedule
+    from bnn.train import checkpoint
 
     if args.checkpoint:
         given = [
@@ -85,7 +85,7 @@ def summary_model(args: argparse.Namespace):
 
 
 def cmd_summary(args: argparse.Namespace) -> None:
-    from bnn.model_summary import model_summary, render
+    from bnn.evaluation.model_summary import model_summary, render
 
     model, in_shape = summary_model(args)
     if args.measure or args.json:
@@ -104,9 +104,9 @@ def cmd_summary(args: argparse.Namespace) -> None:
 def measure(args: argparse.Namespace, model, in_shape) -> dict:
     """``--measure``: the model exported (bnn.deploy) and timed in torch-float, torch-binary, openvino-float and
     openvino-binary at ``--batch`` and ``--threads``."""
-    from bnn import checkpoint
     from bnn.deploy.measure import measure_model
     from bnn.deploy.run import default_threads
+    from bnn.train import checkpoint
 
     arch = args.model or checkpoint.read(args.checkpoint)["model"]["arch"]
     threads = args.threads or default_threads()
@@ -118,7 +118,7 @@ def measure(args: argparse.Namespace, model, in_shape) -> dict:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from bnn.export import export
+    from bnn.deploy.packed import export
 
     sizes = export(args.checkpoint, args.out)
     print(

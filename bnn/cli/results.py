@@ -11,7 +11,7 @@ from bnn.errors import BnnError
 
 
 def cmd_table(args: argparse.Namespace) -> None:
-    from bnn.config import check_keys
+    from bnn.config.keys import check_keys
     from bnn.report.targets import get_table
     from bnn.report.writing import write_table
 

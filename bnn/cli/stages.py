@@ -31,9 +31,9 @@ def speed_settings(args: argparse.Namespace, nproc: int) -> dict:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    from bnn.config.spec import SPEED_KEYS, StageSpec
     from bnn.io import read_config
-    from bnn.launch import train
-    from bnn.spec import SPEED_KEYS, StageSpec
+    from bnn.train.launch import train
 
     spec = StageSpec.parse(read_config(args.spec), "spec")
     speed = speed_settings(args, spec.distributed.nproc)
@@ -56,9 +56,9 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from pathlib import Path
 
-    from bnn import layout
-    from bnn.evaluate import evaluate
+    from bnn.evaluation.evaluate import evaluate
     from bnn.io import write_json
+    from bnn.plan import layout
 
     predictions = args.predictions or Path(args.out).parent / layout.PREDICTIONS
     record = evaluate(args.checkpoint, args.data, args.benchmarks, predictions=predictions)
@@ -72,8 +72,8 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> None:
-    from bnn.config import read_configs
-    from bnn.plan import Plan, describe
+    from bnn.config.files import read_configs
+    from bnn.plan.experiments import Plan, describe
 
     plan = Plan(read_configs(args.configfile))
     print(describe(plan) if not args.json else json.dumps([s.spec.to_dict() for s in plan.stages()], indent=1))

@@ -1,4 +1,4 @@
-"""Batched training augmentation on the device (METHODS.md §0.7): random crop with padding (zeros as
+"""Batched training augmentation on the device (docs/methods.md §0.7): random crop with padding (zeros as
 torchvision's RandomCrop(32, padding=4), or edge as SKD) and horizontal flip, applied to a whole batch of
 0..1 images before normalisation, with a seeded generator on the batch's device. No per-sample Python."""
 

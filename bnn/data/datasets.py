@@ -2,7 +2,7 @@
 builds models on the meta device), and loads the raw splits at prepare time.
 
 Options per dataset come from the config's ``dataset_options.<name>`` mapping: ``val_size`` (the
-validation hold-out, overriding ``split.val_size``; 5000 for MNIST/CIFAR as the papers, METHODS.md
+validation hold-out, overriding ``split.val_size``; 5000 for MNIST/CIFAR as the papers, docs/methods.md
 §0.7, §5.5), ``download`` (let torchvision download missing files into data_root, default true) and,
 for ``image_folder``, ``path``, ``size``, ``num_classes``, ``channels`` and ``stream``; for ``imagenet``,
 ``path``, ``size`` (the training crop) and ``num_classes``.

@@ -1,6 +1,6 @@
 """MNIST and Fashion-MNIST: raw IDX files (``.gz`` or uncompressed) under data_root, flat (as
 LeCun distributes them) or in torchvision's ``<root>/MNIST/raw`` layout; downloaded by torchvision
-when missing and online. No validation split in the files: prepare() holds 5000 out (METHODS.md §0.7)."""
+when missing and online. No validation split in the files: prepare() holds 5000 out (docs/methods.md §0.7)."""
 
 from __future__ import annotations
 

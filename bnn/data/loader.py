@@ -1,11 +1,11 @@
-"""In-memory loader: the whole uint8 split lives as one tensor on the training device (DESIGN.md, speed).
+"""In-memory loader: the whole uint8 split lives as one tensor on the training device (docs/architecture.md, speed).
 
 Batches are index slices of that tensor, normalised on the device; shuffling uses a generator seeded
 from (seed, epoch), so an epoch's order is reproducible on its own (for resuming). No per-sample
 Python and no PIL in the training loop. The train loader may augment each batch on the device
-(``bnn.data.augment``, METHODS.md §0.7) with a generator seeded from the same (seed, epoch).
+(``bnn.data.augment``, docs/methods.md §0.7) with a generator seeded from the same (seed, epoch).
 With ``shard=(rank, world)`` (a distributed stage) it yields only that rank's contiguous
-``batch_size / world`` slice of every batch of the same order (``bnn.distributed``).
+``batch_size / world`` slice of every batch of the same order (``bnn.train.distributed``).
 """
 
 from __future__ import annotations

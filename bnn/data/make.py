@@ -26,7 +26,7 @@ def check_stream_settings(dataset: str, streams: bool, augment: Augment, workers
         )
     if streams and augment:
         raise BnnError(
-            f"{key}.augment: {dataset} is streamed and augmented per image as METHODS.md §0.7 "
+            f"{key}.augment: {dataset} is streamed and augmented per image as docs/methods.md §0.7 "
             "(RandomResizedCrop + flip); set augment: {crop: 0, flip: false} for it (a recipe's "
             "datasets.<name> or models.<name> override)"
         )

@@ -26,7 +26,7 @@ def batch_count(n: int, batch_size: int, drop_last: bool) -> int:
 
 
 def rank_slice(n: int, batch_size: int, drop_last: bool, shard: tuple[int, int]) -> slice:
-    """The part of every batch that rank ``shard[0]`` of ``shard[1]`` trains on (``bnn.distributed``): its
+    """The part of every batch that rank ``shard[0]`` of ``shard[1]`` trains on (``bnn.train.distributed``): its
     contiguous ``batch_size / world`` slice. Every batch must be full, so that all ranks get equal slices."""
     rank, world = shard
     if world > 1 and (batch_size % world or not drop_last):

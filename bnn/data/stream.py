@@ -1,5 +1,5 @@
 """Streaming loader for image folders too large for memory (ImageNet): a ``torch.utils.data.DataLoader`` with
-``workers`` processes decodes the indexed files with PIL and applies METHODS.md §0.7's transforms per image:
+``workers`` processes decodes the indexed files with PIL and applies docs/methods.md §0.7's transforms per image:
 RandomResizedCrop(size, scale 0.08..1) + horizontal flip for training, Resize(size·256/224) + CenterCrop(size)
 for evaluation. Batches travel as uint8 (pinned on CUDA) and are normalised on the device.
 
@@ -21,12 +21,12 @@ from torch.utils.data import DataLoader, Dataset
 
 from bnn.data.order import batch_count, epoch_order, epoch_seed, rank_slice
 
-SCALE = (0.08, 1.0)  # RandomResizedCrop's defaults, as ADB ImageNet (METHODS.md §0.7)
+SCALE = (0.08, 1.0)  # RandomResizedCrop's defaults, as ADB ImageNet (docs/methods.md §0.7)
 RATIO = (3 / 4, 4 / 3)
 
 
 def eval_resize(size: int) -> int:
-    """The shorter side before the centre crop: 256 for 224 (METHODS.md §0.7), in proportion otherwise."""
+    """The shorter side before the centre crop: 256 for 224 (docs/methods.md §0.7), in proportion otherwise."""
     return round(size * 256 / 224)
 
 

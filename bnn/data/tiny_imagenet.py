@@ -2,7 +2,7 @@
 ``wnids.txt``, ``train/<wnid>/images/*.JPEG`` and ``val/images/*.JPEG`` labelled by ``val/val_annotations.txt``;
 the unlabelled ``test/`` is not read. 64x64 RGB (greyscale JPEGs become RGB), 200 classes in sorted wnid order
 (torchvision's ImageFolder order). 100k images fit in memory (1.2 GB uint8), so it is decoded at prepare time
-like CIFAR. Its labelled ``val`` is the reported test split (SGDAT, METHODS.md §0.7); the validation hold-out
+like CIFAR. Its labelled ``val`` is the reported test split (SGDAT, docs/methods.md §0.7); the validation hold-out
 comes from train."""
 
 from __future__ import annotations

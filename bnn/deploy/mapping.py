@@ -1,4 +1,4 @@
-"""What a trained model's layers become in a deployed graph, and the refusals (DESIGN.md "Deploy").
+"""What a trained model's layers become in a deployed graph, and the refusals (docs/architecture.md "Deploy").
 
 Each binarizable layer has a kind from its switches: ``W1/A1`` (binary weights and activations: the
 binary kernel), ``W1/A32`` (binary weights only: a float conv with ±scale_c weights, no kernel gain),
@@ -26,7 +26,7 @@ BNN_LEAVES = (LearnableBias, OptionA)  # bnn's real leaf modules whose forward i
 @dataclass(frozen=True)
 class LayerRecord:
     """One binarizable layer: module ``name``, ``kind`` (KINDS), ``op`` (conv | linear), input shape
-    without the batch, and its sign(0) convention (``zero`` maps sign(0) to 0, METHODS.md §0.1)."""
+    without the batch, and its sign(0) convention (``zero`` maps sign(0) to 0, docs/methods.md §0.1)."""
 
     name: str
     kind: str

@@ -18,8 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bnn import checkpoint
-from bnn.config import DeploySettings
+from bnn.config.sections import DeploySettings
 from bnn.data import make_loader, read_meta
 from bnn.deploy.artifacts import export_model
 from bnn.deploy.cpu import cpu_record
@@ -28,6 +27,7 @@ from bnn.deploy.measure import check_settings, measure_case
 from bnn.deploy.rows import COLUMNS, case_rows
 from bnn.deploy.verify import VERIFY_BATCH, gate, verify
 from bnn.io import atomic_dir, write_csv, write_json
+from bnn.train import checkpoint
 
 DEFAULTS = DeploySettings()  # the config's deploy: defaults are bnn deploy's too (one place)
 

@@ -2,7 +2,7 @@
 
 Every binarizable layer of a copy of the model is replaced by a :class:`DeployLayer` holding constants
 only; every other module stays as it is (BN, shortcuts, RPReLU, LearnableBias, pools, real layers).
-A W1/A1 layer computes, with S = sign of its weights, scale_c its per-channel scale (METHODS.md §0.3)
+A W1/A1 layer computes, with S = sign of its weights, scale_c its per-channel scale (docs/methods.md §0.3)
 and z its latent input (SD-BNN's ASD included, §3.2):
 
     x01 = [z >= 0]                                   (BinaryInput: the binary kernel's input bit)
@@ -30,10 +30,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bnn.binarized import split_weight
 from bnn.deploy.mapping import LayerRecord, trace_layers
 from bnn.errors import BnnError
 from bnn.nn import BinaryLayer, sign
+from bnn.nn.binarized import split_weight
 
 
 class BinaryInput(nn.Module):
@@ -85,7 +85,7 @@ class DeployLayer(nn.Module):
             why = (
                 f"{zeros} are 0 (sign_zero: zero of a latent weight of exactly 0), a value a binary kernel lacks"
                 if zeros
-                else "they are not ±scale per output channel (METHODS.md §0.3)"
+                else "they are not ±scale per output channel (docs/methods.md §0.3)"
             )
             raise BnnError(
                 f"deploy: layer {record.name} has binary weights that are not two-valued: {why}; deploy a "

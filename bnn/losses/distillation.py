@@ -1,4 +1,4 @@
-"""Cross-entropy and the teacher terms (METHODS.md §0.6): ``ce``, ``kd`` (Hinton), ``distributional`` (ReActNet).
+"""Cross-entropy and the teacher terms (docs/methods.md §0.6): ``ce``, ``kd`` (Hinton), ``distributional`` (ReActNet).
 
 Hinton KD, ``α·T²·KL(softmax(z_t/T) ‖ softmax(z_s/T)) + (1−α)·CE``, is the loss ``{kd: {weight: α,
 temperature: T}, ce: 1−α}``.

@@ -3,7 +3,7 @@
 The loop calls ``loss(logits, labels, teacher_logits)`` once per training batch. The loss is an ``nn.Module``
 holding its terms, so their buffers (SKD-BNN's soft-label bank) are in ``checkpoint.pt`` and ``resume.pt``, and
 the loop's callbacks reach them. Built with the model, it hooks SKD-BNN's shadow branch into the model when a term
-needs it (METHODS.md §6.2).
+needs it (docs/methods.md §6.2).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import inspect
 import torch
 from torch import nn
 
+from bnn.config.spec import LossSpec
 from bnn.errors import BnnError
 from bnn.losses.term import TERMS, Step
-from bnn.spec import LossSpec
 
 
 class Loss(nn.Module):

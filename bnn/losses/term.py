@@ -1,7 +1,7 @@
 """A loss term: one named, weighted summand of a stage's loss (:class:`bnn.losses.Loss`), and the registry of terms.
 
 A term is an ``nn.Module`` (its buffers are saved in ``checkpoint.pt`` and ``resume.pt``) and may follow the
-loop's progress through :class:`bnn.callbacks.Callbacks`. It is built with the data's class count and its
+loop's progress through :class:`bnn.train.callbacks.Callbacks`. It is built with the data's class count and its
 options from the config (``{name: {weight: w, option: value}}``), and computes its value from a :class:`Step`.
 """
 
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, ClassVar
 import torch
 from torch import nn
 
-from bnn.callbacks import Callbacks
 from bnn.registry import Registry
+from bnn.train.callbacks import Callbacks
 
 if TYPE_CHECKING:
     from bnn.skd.shadow import ShadowBranch

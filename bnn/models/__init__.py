@@ -1,9 +1,9 @@
 """Model registry: ``build(arch, num_classes, in_shape, **options)`` (like timm's ``create_model``).
 
 Every Linear/Conv that a recipe may binarize is a binarizable layer; which ones are binary, and when,
-is the schedule's business (:mod:`bnn.schedule`), never the model's. The stem is the first binarizable
+is the schedule's business (:mod:`bnn.config.schedule`), never the model's. The stem is the first binarizable
 layer and the classifier the last, so ``layers: inner`` binarizes exactly the papers' binary layers.
-The zoo (METHODS.md §0.5, §5.4, §6.7) is listed in ``docs/architecture.md``.
+The zoo (docs/methods.md §0.5, §5.4, §6.7) is listed in ``docs/architecture.md``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A small VGG-style conv net for small images (the spine's second architecture).
 
-conv3x3 -> [MaxPool2] -> BN -> Hardtanh per layer (the BinaryNet block order, METHODS.md §0.5 b),
+conv3x3 -> [MaxPool2] -> BN -> Hardtanh per layer (the BinaryNet block order, docs/methods.md §0.5 b),
 pooling after every layer but the first while the map is larger than 1x1, then a linear classifier.
 """
 

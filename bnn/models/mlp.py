@@ -1,6 +1,6 @@
 """Multi-layer perceptrons: Linear -> BN1d -> activation per hidden layer, then Linear -> BN1d.
 
-Covers the Iterative Training MLPs (METHODS.md §5.4: ``hidden`` [300, 100] or, as in its code,
+Covers the Iterative Training MLPs (docs/methods.md §5.4: ``hidden`` [300, 100] or, as in its code,
 [784, 784]; ``activation: relu``, ``bias: true``) and BinaryNet's 3-MLP (§6.7, ``binarynet_mlp``).
 The references end with LogSoftmax + NLL; the models return logits, and the cross-entropy loss
 applies the log-softmax (the same loss and gradients).
@@ -70,7 +70,7 @@ def mlp(
     batch_norm: bool = True,
 ) -> MLP:
     """MLP with the given hidden widths (§5.4); ``bias`` is that of the hidden Linear layers. ``batch_norm:
-    false`` leaves out every BN (a model whose multi-process training on CPU equals one process, bnn.distributed).
+    false`` leaves out every BN (a model whose multi-process training on CPU equals one process, bnn.train.distributed).
 
     ITR 784-300-100-10: ``hidden: [300, 100], activation: relu, bias: true``; ITR "784": ``hidden: [784, 784]``.
     """

@@ -1,7 +1,7 @@
 """Pieces shared by the model zoo: activations by name, the VGG/BinaryNet conv stack, initialisers.
 
 Every conv or linear layer that a recipe may binarize is a ``BinaryConv2d``/``BinaryLinear``
-(all switches off when built); the schedule decides which ones are binary (METHODS.md §5.1, §5.2).
+(all switches off when built); the schedule decides which ones are binary (docs/methods.md §5.1, §5.2).
 """
 
 from __future__ import annotations

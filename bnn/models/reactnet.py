@@ -1,4 +1,4 @@
-"""ReActNet-A (METHODS.md §4.1): a binary MobileNet-like net of 13 basic blocks.
+"""ReActNet-A (docs/methods.md §4.1): a binary MobileNet-like net of 13 basic blocks.
 
 Stem conv 3x3 (stride 2) -> BN; 13 blocks; global average pool -> linear classifier. Every conv and
 the classifier are binarizable layers; a block's activation sign is its conv's activation estimator

@@ -1,4 +1,4 @@
-"""Residual blocks, shortcuts and the stem / blocks / head layout of the binary ResNets (METHODS.md §0.5 c-g, §5.4).
+"""Residual blocks, shortcuts and stem / blocks / head of the binary ResNets (docs/methods.md §0.5 c-g, §5.4).
 
 Modules are registered in the order they run (conv1, conv2, then the shortcut, which the forward
 passes call last), so ``binary_layers(model)`` lists the binarizable layers in forward order.

@@ -1,6 +1,6 @@
 """Binary ResNets for 32x32 images (CIFAR): 3x3 stem without max-pool, three or four stages.
 
-* ``resnet20_bireal`` (METHODS.md §0.5 e): IR-Net / SD-BNN / SKD-BNN ResNet-20, a shortcut around
+* ``resnet20_bireal`` (docs/methods.md §0.5 e): IR-Net / SD-BNN / SKD-BNN ResNet-20, a shortcut around
   every binary 3x3 conv (18 of them), option-A shortcuts, Hardtanh, BN1d before the classifier.
 * ``resnet20`` (§5.4): akamaster's standard ResNet-20 used by Iterative Training, ReLU, one shortcut
   per two convs (option A), PyTorch default init; all 20 layers binarizable.

@@ -1,6 +1,6 @@
 """Binary ResNet-18s for 224x224 images (ImageNet): 7x7/2 stem and 3x3/2 max-pool, four stages.
 
-* ``resnet18_bireal`` (METHODS.md §0.5 g, SD-BNN variant): 16 single-conv Bi-Real blocks with PReLU.
+* ``resnet18_bireal`` (docs/methods.md §0.5 g, SD-BNN variant): 16 single-conv Bi-Real blocks with PReLU.
 * ``resnet21`` (§5.1, §5.4): Iterative Training's ResNet-21, torchvision's ResNet-18 with every conv
   and the classifier binarizable: 17 3x3/7x7 convs + 3 downsample 1x1 convs + FC = 21 layers.
 """

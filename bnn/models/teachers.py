@@ -1,4 +1,4 @@
-"""Float-only teachers: torchvision ResNet-18/34 for 224x224 RGB images (METHODS.md §4.2, §3.5).
+"""Float-only teachers: torchvision ResNet-18/34 for 224x224 RGB images (docs/methods.md §4.2, §3.5).
 
 Built with ``weights=None`` (no download; train them with the ``float`` recipe or load your own
 checkpoint). Their layers are plain ``nn.Conv2d``/``nn.Linear``: ``binary_layers()`` is empty and the

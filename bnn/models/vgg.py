@@ -1,6 +1,6 @@
 """VGG-style nets: a 3x3 conv stack with 2x2 max-pools, flattened into an MLP head (``bnn.models.mlp``).
 
-* ``vgg5``, ``vgg9``: Iterative Training's VGGs after Frankle et al. (METHODS.md §5.4): conv (bias)
+* ``vgg5``, ``vgg9``: Iterative Training's VGGs after Frankle et al. (docs/methods.md §5.4): conv (bias)
   -> BN -> ReLU [-> MaxPool], FC 256 -> 256 with BN + ReLU, output FC -> BN1d; all layers binarizable.
 * ``vgg_small``: LQ-Nets / IR-Net VGG-Small (§0.5 d), 5 binary convs between a float stem and classifier.
 * ``binarynet_vgg``: the BinaryNet VGG used by SGDAT (§0.5 b) for 32x32 (CIFAR) or 64x64 (Tiny-ImageNet).

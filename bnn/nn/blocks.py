@@ -1,4 +1,4 @@
-"""ReActNet's learnable shift blocks (METHODS.md §4.1): LearnableBias, RSign, RPReLU.
+"""ReActNet's learnable shift blocks (docs/methods.md §4.1): LearnableBias, RSign, RPReLU.
 
 They act on dimension 1 (channels) of a (B, C, ...) tensor, so they serve conv maps and vectors.
 """

@@ -1,4 +1,4 @@
-"""Straight-through gradient estimators as modules (METHODS.md §0.1, §0.2).
+"""Straight-through gradient estimators as modules (docs/methods.md §0.1, §0.2).
 
 The forward pass is a sign (deterministic, or stochastic for ``stochastic`` in training); an estimator
 chooses the backward surrogate ``F`` and gives its derivative directly (:class:`bnn.nn.signs.Binarize`):
@@ -8,7 +8,7 @@ operations, in the same order, as autograd did on the former ``sign(x) + (F(x) -
 Estimators are submodules of the binary layers; their state (EDE's ``k``, ``t``; the hysteresis
 estimator's previous binary value) lives in buffers, so it is in ``state_dict``. That state is optional
 when loading: a checkpoint written with another estimator (or before the state was saved) leaves it as
-it is. EDE's per-epoch schedule comes through the loop protocol (:class:`bnn.callbacks.Callbacks`).
+it is. EDE's per-epoch schedule comes through the loop protocol (:class:`bnn.train.callbacks.Callbacks`).
 
 A config names an estimator either by a string (``ede``) or by a mapping with its options
 (``{name: ede, t_min: 0.1}``); :func:`build_estimator` accepts both.
@@ -23,11 +23,11 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
-from bnn.callbacks import Callbacks
 from bnn.errors import BnnError
 from bnn.nn.signs import Binarize, sign
 from bnn.nn.workspace import Workspace
 from bnn.registry import Registry
+from bnn.train.callbacks import Callbacks
 
 ESTIMATORS: Registry[type[Estimator]] = Registry("estimator")
 SIGN_ZERO = ("plus", "zero")
@@ -207,7 +207,7 @@ class Hysteresis(IdentitySTE):
     """
 
     deploy_refusal = (
-        "whose eval output depends on the signs of the last training batch (METHODS.md §2.3), a state no "
+        "whose eval output depends on the signs of the last training batch (docs/methods.md §2.3), a state no "
         "exported graph holds; train with act_estimator ste"
     )
 

@@ -1,15 +1,15 @@
-"""Binarizable layers: BinaryLinear and BinaryConv2d (DESIGN.md, core abstraction).
+"""Binarizable layers: BinaryLinear and BinaryConv2d (docs/architecture.md, core abstraction).
 
 Each layer carries two independent switches, ``binary_weights`` and ``binary_acts``, flipped by a
 schedule between epochs. With both off the layer is an ordinary float layer, so one architecture
 serves the float teacher, every binary method, and every layer-by-layer schedule.
 
-Speed (DESIGN.md, speed principles): a binarized tensor is one autograd node (``bnn.nn.signs``), written
+Speed (docs/architecture.md, speed principles): a binarized tensor is one autograd node (``bnn.nn.signs``), written
 by the forward into tensors reused step after step (:mod:`bnn.nn.workspace`). Outside training (eval mode,
 no graph) the binary weight is computed once and reused until a parameter changes (:mod:`bnn.nn.cache`);
 the real weight that a scaling signs (``real_weight``) is kept from the last forward for SKD-BNN's shadow
 pass. Under ``torch.autocast`` binary values are produced in the autocast dtype
-directly; with ``binary_dtype`` set (``amp: binary_bf16``, :mod:`bnn.accel`), a layer whose weights and
+directly; with ``binary_dtype`` set (``amp: binary_bf16``, :mod:`bnn.train.accel`), a layer whose weights and
 activations are both binary computes its product in that dtype, where its ±1 operands are exact.
 """
 
@@ -48,7 +48,9 @@ class BinaryLayer(nn.Module):
         An estimator is a name or a mapping with options, e.g. ``{name: ede, t_min: 0.1}``.
         """
         if sign_zero not in SIGN_ZERO:
-            raise BnnError(f"binary.sign_zero: {sign_zero!r} is not one of {', '.join(SIGN_ZERO)} (METHODS.md §0.1)")
+            raise BnnError(
+                f"binary.sign_zero: {sign_zero!r} is not one of {', '.join(SIGN_ZERO)} (docs/methods.md §0.1)"
+            )
         device = self.weight.device
         self.weight_estimator = build_estimator(weight_estimator, sign_zero, "binary.weight_estimator").to(device)
         self.act_estimator = build_estimator(act_estimator, sign_zero, "binary.act_estimator").to(device)

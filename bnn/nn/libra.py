@@ -1,4 +1,4 @@
-"""IR-Net's Libra-PB (METHODS.md §0.3) as autograd functions with few full-size temporaries.
+"""IR-Net's Libra-PB (docs/methods.md §0.3) as autograd functions with few full-size temporaries.
 
 Per output channel c: W_hat_c = (W_c - mean_c) / std_c (unbiased std, gradients through mean and std),
 s_c = 2^round(log2(mean |W_hat_c|)) detached, binary weight s_c * sign(W_hat_c).

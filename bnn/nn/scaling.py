@@ -1,4 +1,4 @@
-"""Weight scaling of binary weights (METHODS.md §0.3).
+"""Weight scaling of binary weights (docs/methods.md §0.3).
 
 A scaling says how the latent weight W becomes the binary weight ``scale * sign(w_to_sign)``, ``scale``
 detached: :meth:`Scaling.real` is ``w_to_sign`` (with its gradient), :meth:`Scaling.binary` the binary

@@ -1,4 +1,4 @@
-"""SD-BNN's self-distribution binary convolution (METHODS.md §3.2).
+"""SD-BNN's self-distribution binary convolution (docs/methods.md §3.2).
 
 WSD shifts each output channel's latent weights by ``sigmoid(alpha_c) * 0.01 * stopgrad(mean(W_c))``
 before the sign; ASD shifts the input by an SE block's per-sample, per-channel output in (0, 1)
@@ -54,7 +54,7 @@ class SDBinaryConv2d(BinaryConv2d):
         if scaling != "none":
             raise BnnError(
                 f"binary.scaling: {scaling!r} does not apply to SD-BNN convolutions, which use no "
-                "weight scale (METHODS.md §3.2); set scaling: none"
+                "weight scale (docs/methods.md §3.2); set scaling: none"
             )
         super().configure(scaling=scaling, **options)
 

@@ -1,4 +1,4 @@
-"""The sign of a tensor and the autograd function that binarizes with a surrogate gradient (METHODS.md §0.1-0.2).
+"""The sign of a tensor and the autograd function that binarizes with a surrogate gradient (docs/methods.md §0.1-0.2).
 
 :class:`Binarize` is the one autograd node of a binarized tensor: its forward is the estimator's sign
 (times a detached scale, §0.3), its backward the estimator's surrogate derivative. It saves the input

@@ -1,4 +1,4 @@
-"""Optimizers, parameter groups, latent weights and lr schedules of a stage (METHODS.md §0.4, §2, §4.3)."""
+"""Optimizers, parameter groups, latent weights and lr schedules of a stage (docs/methods.md §0.4, §2, §4.3)."""
 
 from bnn.optim.binary import SGDAT, SGDT, BinaryOptimizer, Bop, Bop2ndOrder
 from bnn.optim.latent import Latent

@@ -1,4 +1,4 @@
-"""Optimizers that act on binary weights directly (METHODS.md §2.3–2.5).
+"""Optimizers that act on binary weights directly (docs/methods.md §2.3–2.5).
 
 The parameter itself holds the binary weight (±1, signP convention §0.1); the latent quantity each
 method accumulates lives in the optimizer state. The gradient they read is dL/dW_b (the layer's
@@ -12,8 +12,8 @@ from abc import ABCMeta, abstractmethod
 
 import torch
 
-from bnn.callbacks import Callbacks
 from bnn.nn.estimators import sign
+from bnn.train.callbacks import Callbacks
 
 
 class BinaryOptimizer(torch.optim.Optimizer, Callbacks, metaclass=ABCMeta):

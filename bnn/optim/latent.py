@@ -1,4 +1,4 @@
-"""Latent weights of a split optimizer's binary group (METHODS.md §0.4, §2.2): where they start and their clip.
+"""Latent weights of a split optimizer's binary group (docs/methods.md §0.4, §2.2): where they start and their clip.
 
 ``latent: {init: weights | zeros, clip: c | null}`` on ``optimizer.binary`` when that is a real-valued optimizer
 (sgd, adam, ...) updating the latent weights whose signs are the binary weights:
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from bnn.config import check_keys
+from bnn.config.keys import check_keys
 from bnn.errors import BnnError
 
 INITS = ("weights", "zeros")

@@ -16,7 +16,7 @@ def constant(epoch: int, epochs: int) -> float:
 
 @LR_SCHEDULES.register("cosine")
 def cosine(epoch: int, epochs: int, warmup: int = 0) -> float:
-    """Linear warm-up (e+1)/(W+1) for e < W, then cosine to 0 (METHODS.md §6.7; W = 0: CosineAnnealingLR)."""
+    """Linear warm-up (e+1)/(W+1) for e < W, then cosine to 0 (docs/methods.md §6.7; W = 0: CosineAnnealingLR)."""
     if epoch < warmup:
         return (epoch + 1) / (warmup + 1)
     return 0.5 * (1 + math.cos(math.pi * (epoch - warmup) / max(1, epochs - warmup)))
@@ -24,13 +24,13 @@ def cosine(epoch: int, epochs: int, warmup: int = 0) -> float:
 
 @LR_SCHEDULES.register("linear")
 def linear(epoch: int, epochs: int) -> float:
-    """Linear decay to 0: lr * (1 - e / E) (AdamBNN, METHODS.md §4.3)."""
+    """Linear decay to 0: lr * (1 - e / E) (AdamBNN, docs/methods.md §4.3)."""
     return 1.0 - epoch / epochs
 
 
 @LR_SCHEDULES.register("multistep")
 def multistep(epoch: int, epochs: int, milestones: list[int] = (), gamma: float | list[float] = 0.1) -> float:
-    """lr * gamma^(number of milestones reached) (METHODS.md §5.5); ``gamma`` a list: the product of the factors
+    """lr * gamma^(number of milestones reached) (docs/methods.md §5.5); ``gamma`` a list: the product of the factors
     of the milestones reached, one per milestone (BinaryNet's regime, §0.5 a)."""
     reached = sum(epoch >= m for m in milestones)
     if isinstance(gamma, (int, float)):

@@ -1,4 +1,4 @@
-"""Optimizers by name: torch's sgd, adam, adamw, and the binary-weight optimizers (METHODS.md §2.3–2.5)."""
+"""Optimizers by name: torch's sgd, adam, adamw, and the binary-weight optimizers (docs/methods.md §2.3–2.5)."""
 
 from __future__ import annotations
 

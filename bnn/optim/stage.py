@@ -1,4 +1,4 @@
-"""A stage's optimizer(s), parameter groups and lr schedule, driven by the loop as one (METHODS.md §2.1, §2.6, §4.3).
+"""A stage's optimizer(s), parameter groups and lr schedule, driven as one (docs/methods.md §2.1, §2.6, §4.3).
 
 Two forms of ``optimizer``:
 
@@ -9,7 +9,7 @@ Two forms of ``optimizer``:
   ...}}``; ``binary`` = the latent weights of the layers this stage's schedule binarizes (with an optional
   ``latent`` setting, :mod:`bnn.optim.latent`), ``real`` = every other parameter. An empty group is an error.
   ``allow_surrogate_gradient: true`` lets a binary optimizer read an estimator's non-identity gradient
-  (:mod:`bnn.stage_checks`).
+  (:mod:`bnn.plan.checks`).
 
 Every optimizer with an ``lr`` gets the stage's lr schedule, stepped at the end of each epoch.
 """
@@ -19,15 +19,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from bnn.callbacks import Callbacks
-from bnn.config import check_keys
+from bnn.config.keys import check_keys
+from bnn.config.spec import Component
 from bnn.errors import BnnError
 from bnn.nn import BinaryLayer, binary_layers
 from bnn.optim.binary import BinaryOptimizer
 from bnn.optim.latent import Latent, LatentWeights
 from bnn.optim.lr import LR_SCHEDULES
 from bnn.optim.registry import OPTIMIZERS
-from bnn.spec import Component
+from bnn.train.callbacks import Callbacks
 
 SPLIT_KEYS = ("binary", "real", "allow_surrogate_gradient")
 

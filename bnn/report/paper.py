@@ -1,4 +1,4 @@
-"""Published top-1 accuracies (METHODS.md §7, with §2.7, §3.6, §4.5), keyed as the workflow keys its runs.
+"""Published top-1 accuracies (docs/methods.md §7, with §2.7, §3.6, §4.5), keyed as the workflow keys its runs.
 
 The records live in ``paper_top1.csv`` beside this module. A record is ``(dataset, arch, method, top1, source)``.
 ``dataset`` is a dataset registry name (``cifar10``, ``cifar100``, ``tiny_imagenet``, ``imagenet``, ``mnist``),
@@ -33,5 +33,5 @@ def records() -> dict[tuple[str, str, str], tuple[float, str]]:
 
 
 def paper_top1(dataset: str, arch: str, method: str) -> tuple[float, str] | None:
-    """The published top-1 (%) and its source for this setting, or None when METHODS.md gives none."""
+    """The published top-1 (%) and its source for this setting, or None when docs/methods.md gives none."""
     return records().get((dataset, arch, method))

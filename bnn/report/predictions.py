@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bnn import layout
 from bnn.errors import BnnError
 from bnn.io import write_frame
+from bnn.plan import layout
 
 COLUMNS = ["label", "prediction"]
 RunKey = tuple[str, str, str, int]  # dataset, model, method, seed

@@ -1,4 +1,4 @@
-"""The sensitivity table of a per-layer recipe (METHODS.md §5.3): one row per layer, from its stage's files.
+"""The sensitivity table of a per-layer recipe (docs/methods.md §5.3): one row per layer, from its stage's files.
 
 Columns: ``dataset, model, method, seed`` (the experiment, from the stages' spec.yaml), ``layer``
 (1-based, among the layers the schedule controls), ``val_acc`` (final-epoch validation accuracy with only

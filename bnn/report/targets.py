@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bnn import layout
+from bnn.plan import layout
 from bnn.report import figures, tables  # noqa: F401  (register every figure and table)
 from bnn.report.registry import FIGURES, TABLES
 

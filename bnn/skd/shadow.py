@@ -1,4 +1,4 @@
-"""SKD-BNN's real-valued shadow branch with the value swap (METHODS.md §6.2), for any model of the zoo.
+"""SKD-BNN's real-valued shadow branch with the value swap (docs/methods.md §6.2), for any model of the zoo.
 
 The binary path never depends on the real path, so the branch is a second forward pass of the same
 model on the same batch, without gradients, after the training forward:

@@ -1,5 +1,3 @@
-"""Training: one stage through the one loop (:func:`run_stage`); its parts, epoch loop, progress and flips."""
-
-from bnn.train.run import COLUMNS, run_stage
-
-__all__ = ["COLUMNS", "run_stage"]
+"""The training stage: one stage through the one loop (:func:`bnn.train.run.run_stage`), its parts, epoch loop,
+progress and flips; the model it builds (``model``), its checkpoint and resume files, how it is launched (one
+process, ranks under torchrun, a GPU lock) and its speed options (``accel``)."""

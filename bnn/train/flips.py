@@ -1,4 +1,4 @@
-"""Sign flips of the binary weights over an epoch: AdamBNN's stability measure (METHODS.md §4.4), logged as
+"""Sign flips of the binary weights over an epoch: AdamBNN's stability measure (docs/methods.md §4.4), logged as
 ``flip_ratio`` in metrics.csv."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """What one stage trains with, built from its spec: device, loaders, model (and its accelerated forward),
-loss, teacher, optimizers, schedule and the loop's callbacks (:mod:`bnn.callbacks`)."""
+loss, teacher, optimizers, schedule and the loop's callbacks (:mod:`bnn.train.callbacks`)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,20 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from bnn import checkpoint
-from bnn.accel import accelerate
-from bnn.callbacks import Callbacks, find_callbacks
+from bnn.config.schedule import Schedule
+from bnn.config.spec import StageSpec
 from bnn.data import make_loader, read_meta
 from bnn.data.datasets import prepared_info
-from bnn.distributed import Ranks
 from bnn.errors import BnnError
 from bnn.losses import Loss, build_loss
 from bnn.nn import binary_layers
 from bnn.optim import Optimizers
-from bnn.schedule import Schedule
-from bnn.spec import StageSpec
-from bnn.stage_checks import check_stage
-from bnn.stage_model import build_model
+from bnn.plan.checks import check_stage
+from bnn.train import checkpoint
+from bnn.train.accel import accelerate
+from bnn.train.callbacks import Callbacks, find_callbacks
+from bnn.train.distributed import Ranks
+from bnn.train.model import build_model
 
 VAL_BATCH = 512
 
@@ -75,7 +75,7 @@ def init_model(spec: StageSpec, meta: dict) -> tuple[nn.Module, list[dict]]:
 def build_parts(spec: StageSpec) -> StageParts:
     meta = read_meta(spec.data)
     check_stage(spec, prepared_info(meta), "spec")
-    ranks = Ranks.of_stage(spec)  # rank 0 of 1, or this rank of a distributed stage (bnn.distributed)
+    ranks = Ranks.of_stage(spec)  # rank 0 of 1, or this rank of a distributed stage (bnn.train.distributed)
     device = ranks.device(resolve_device(spec.device))
     train = make_loader(
         spec.data,

@@ -1,6 +1,6 @@
-"""One training stage — the single loop every method runs through (DESIGN.md, "a stage per job").
+"""One training stage — the single loop every method runs through (docs/architecture.md, "a stage per job").
 
-A stage spec (:class:`bnn.spec.StageSpec`, written to ``spec.yaml`` in the run folder) says which data, model,
+A stage spec (:class:`bnn.config.spec.StageSpec`, written to ``spec.yaml`` in the run folder) says which data, model,
 binarization schedule, loss, optimizer and epochs to use, and which checkpoints to start from (``init``) and to
 distil from (``teacher``). Methods differ only in these data. Each epoch: the schedule sets the layers' switches,
 the callbacks hear ``on_epoch_start``, one pass trains (:mod:`bnn.train.loop`), the callbacks hear
@@ -14,12 +14,12 @@ from pathlib import Path
 
 import torch
 
-from bnn import checkpoint, resume
+from bnn.config.spec import StageSpec
+from bnn.evaluation.scoring import score
 from bnn.io import write_csv, write_yaml
-from bnn.layout import CHECKPOINT, METRICS, SPEC
 from bnn.nn import set_layer_states
-from bnn.scoring import score
-from bnn.spec import StageSpec
+from bnn.plan.layout import CHECKPOINT, METRICS, SPEC
+from bnn.train import checkpoint, resume
 from bnn.train.flips import flip_ratio, weight_signs
 from bnn.train.loop import train_epoch
 from bnn.train.parts import StageParts, build_parts

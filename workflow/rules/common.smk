@@ -7,12 +7,12 @@ import os
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from bnn import layout
-from bnn import resources as stage_resources
-from bnn.config import apply_scale
-from bnn.config_errors import schema_error_line
+from bnn.plan import layout
+from bnn.plan import resources as stage_resources
+from bnn.config.files import apply_scale
+from bnn.config.schema_errors import schema_error_line
 from bnn.errors import BnnError
-from bnn.plan import Plan
+from bnn.plan.experiments import Plan
 from bnn.report import targets
 from bnn.report.registry import FIGURES, TABLES
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bnn import layout
+from bnn.plan import layout
 from bnn.report.plotting import panels, save
 from bnn.report.registry import Figure, register_figure
 

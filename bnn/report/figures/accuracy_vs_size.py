@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from bnn import layout
+from bnn.plan import layout
 from bnn.report.plotting import colors, formatter, marker_handle, save, subplots
 from bnn.report.registry import Figure, register_figure
 

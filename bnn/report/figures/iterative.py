@@ -1,5 +1,5 @@
-"""Iterative training (METHODS.md §5.2): per dataset/model, validation top-1 per epoch of each iterative order with a
-marker where one more layer's weights became binary (``binary_weight_layers`` grew), and the accuracy reached at
+"""Iterative training (docs/methods.md §5.2): per dataset/model, validation top-1 per epoch of each iterative order
+with a marker where one more layer's weights became binary (``binary_weight_layers`` grew), and the accuracy reached at
 each number of binarized layers (last epoch with that many binary-weight layers)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from bnn.report.runs import History, histories
 
 
 def inputs(plan) -> list[str] | None:
-    """Experiments with a stage whose weights follow an order (METHODS.md §5.2)."""
+    """Experiments with a stage whose weights follow an order (docs/methods.md §5.2)."""
     return metrics_files(plan, lambda e, stages: any(s.spec.schedule.weights.kind == "iterative" for s in stages))
 
 

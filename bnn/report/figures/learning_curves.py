@@ -1,9 +1,9 @@
 """Validation top-1 per epoch of every evaluated experiment, its stages joined on one axis with a dotted line where
-a stage ends (two-step AdamBNN, METHODS.md §4.3), one panel per dataset/model."""
+a stage ends (two-step AdamBNN, docs/methods.md §4.3), one panel per dataset/model."""
 
 from __future__ import annotations
 
-from bnn import layout
+from bnn.plan import layout
 from bnn.report.curves import by_group, draw_histories, method_colors
 from bnn.report.plotting import legend_right, panels, save
 from bnn.report.registry import Figure, register_figure

@@ -1,4 +1,4 @@
-"""The optimizer study (METHODS.md §2.6): for every experiment with a split binary/real optimizer, and the recipes
+"""The optimizer study (docs/methods.md §2.6): for every experiment with a split binary/real optimizer, and the recipes
 that name this figure in their ``figures`` (a baseline), validation top-1 and the flip ratio (fraction of binary
 weights whose sign changed in the epoch) per epoch."""
 

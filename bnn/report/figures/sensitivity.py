@@ -1,5 +1,5 @@
-"""Sensitivity pre-training (METHODS.md §5.3): validation top-1 when only layer k's weights are binary, per layer k,
-from each ``sensitivity.csv`` (its identity columns name the experiment)."""
+"""Sensitivity pre-training (docs/methods.md §5.3): validation top-1 when only layer k's weights are binary, per
+layer k, from each ``sensitivity.csv`` (its identity columns name the experiment)."""
 
 from __future__ import annotations
 

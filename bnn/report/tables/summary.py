@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bnn import layout
 from bnn.errors import BnnError
+from bnn.plan import layout
 from bnn.report.paper import paper_top1
 from bnn.report.predictions import Predictions, RunKey, correct_matrix, run_predictions
 from bnn.report.registry import Table, register_table

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from bnn.config.spec import SPEED_KEYS, StageSpec
 from bnn.data.datasets import DATASETS
-from bnn.spec import SPEED_KEYS, StageSpec
 
 # nominal train-split sizes (before the validation hold-out); image_folder is unknown at plan time
 TRAIN_SAMPLES = {
@@ -83,5 +83,5 @@ def cpus(spec: StageSpec) -> int:
 
 def speed(spec: StageSpec) -> dict:
     """The speed-only settings a job passes to ``bnn train --speed`` (threads go as ``--threads``): they never
-    trigger a re-run (bnn.spec.SPEED_KEYS)."""
+    trigger a re-run (bnn.config.spec.SPEED_KEYS)."""
     return {key: value for key, value in spec.to_dict().items() if key in SPEED_KEYS and key != "threads"}

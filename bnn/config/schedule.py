@@ -1,9 +1,9 @@
-"""Which layer is binary when: the per-layer binarization schedule (DESIGN.md, core abstraction).
+"""Which layer is binary when: the per-layer binarization schedule (docs/architecture.md, core abstraction).
 
 A schedule has one rule for the weights and one for the activations of the controlled layers:
 
 * ``real`` — never binary; ``binary`` — binary from epoch 0 (one-step BNN);
-* ``{order: O, epochs_per_layer: k}`` — iterative layer-by-layer binarization (METHODS.md §5.2):
+* ``{order: O, epochs_per_layer: k}`` — iterative layer-by-layer binarization (docs/methods.md §5.2):
   at epoch e (0-based) the first ``min(L, e // k + 1)`` layers of order O are binary, so the first
   listed layer is binary from the first epoch, and once binary a layer stays binary.
   Orders: ``forward``, ``reverse``, ``random`` (seeded by ``order_seed``), an explicit

@@ -3,7 +3,7 @@
 Format ``bnn-export/1``, a plain-tensor torch file (``torch.load(path, weights_only=True)``):
 
 * ``format``, ``run``, ``model`` (arch + options), ``num_classes``, ``in_shape``, ``binary``
-  (estimators, scaling), ``layer_states``: as in the checkpoint (:mod:`bnn.checkpoint`);
+  (estimators, scaling), ``layer_states``: as in the checkpoint (:mod:`bnn.train.checkpoint`);
 * ``packed``: per binary-weight layer (module name), ``bits`` (uint8, ``ceil(n / 8)`` bytes),
   ``scale`` (float32, one per output channel) and ``shape`` (list of ints). Weight ``i`` of the
   row-major flattened weight is bit ``7 - i % 8`` of byte ``i // 8`` (``numpy.packbits``, big bit
@@ -23,12 +23,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from bnn import checkpoint
-from bnn.binarized import split_weight
+from bnn.config.spec import BinarySpec
 from bnn.errors import BnnError
 from bnn.io import load_torch, save_torch
 from bnn.nn import BinaryLayer, SDBinaryConv2d, binary_layers
-from bnn.spec import BinarySpec
+from bnn.nn.binarized import split_weight
+from bnn.train import checkpoint
 
 FORMAT = "bnn-export/1"
 META = ("run", "model", "num_classes", "in_shape", "binary", "layer_states")
@@ -125,8 +125,8 @@ def fit_latent_weight(layer: BinaryLayer, positive: torch.Tensor, scale: torch.T
     """Set ``layer`` so that ``effective_weight()`` is ±scale_c; True when it is exact.
 
     A latent weight of exactly ±scale_c is tried first, under the layer's own binarization (exact for
-    scale-free ±1 layers, SD-BNN's convs included: their WSD shift is below 0.01, METHODS.md §3.2).
-    Otherwise the layer is switched to channel_mean scaling (METHODS.md §0.3) and fitted. There a
+    scale-free ±1 layers, SD-BNN's convs included: their WSD shift is below 0.01, docs/methods.md §3.2).
+    Otherwise the layer is switched to channel_mean scaling (docs/methods.md §0.3) and fitted. There a
     latent weight of ±scale_c is not enough: the float32 mean of n equal values is often one ulp
     off scale_c. Instead each channel's latent magnitudes sum exactly to a float32 total S_c
     (:func:`exact_magnitudes`), so the computed mean is a monotone function of S_c alone, and S_c is

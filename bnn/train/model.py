@@ -4,7 +4,7 @@ Training, the plan's meta-device checks, checkpoint rebuilds (evaluate, teachers
 all build models through :func:`build_model`, so a stage's model and its checkpoint always agree.
 
 ``binary.conv`` picks the type of the binary convolutions: ``standard`` (``BinaryConv2d``) or
-``self_distribution`` (SD-BNN's ``SDBinaryConv2d``, METHODS.md §3.2). SD-BNN keeps its first and last
+``self_distribution`` (SD-BNN's ``SDBinaryConv2d``, docs/methods.md §3.2). SD-BNN keeps its first and last
 layers full precision (§3, §3.3), so the swap applies to the binarizable convs between the first and the
 last binarizable layer (the papers' binary convs, those ``layers: inner`` binarizes). The swap keeps
 every parameter name of the standard model and adds SD's own (``alpha``, ``asd``), so two stages with
@@ -15,15 +15,15 @@ from __future__ import annotations
 
 from torch import nn
 
+from bnn.config.spec import BinarySpec, ModelSpec
 from bnn.errors import BnnError
 from bnn.models import build
 from bnn.nn import BinaryConv2d, SDBinaryConv2d, binary_layers, configure_binary
 from bnn.registry import Registry
-from bnn.spec import BinarySpec, ModelSpec
 
 CONVS: Registry = Registry("binary conv")
 CONVS.register("standard")(BinaryConv2d)
-CONVS.register("self_distribution")(SDBinaryConv2d)  # METHODS.md §3.2
+CONVS.register("self_distribution")(SDBinaryConv2d)  # docs/methods.md §3.2
 
 
 def swap_convs(model: nn.Module, conv: str, description: str) -> None:

@@ -1,4 +1,4 @@
-"""What a binary-weight layer's effective weight must be: ±scale_c per output channel (METHODS.md §0.3).
+"""What a binary-weight layer's effective weight must be: ±scale_c per output channel (docs/methods.md §0.3).
 
 Shared by the binary check of ``bnn evaluate`` and by ``bnn export``, which packs exactly these signs
 and scales.

@@ -1,12 +1,12 @@
 """The typed stage spec: what one training stage computes, parsed and validated once, every default here.
 
-A stage spec is the config's ``train`` defaults, overridden by a recipe, then by a stage (:mod:`bnn.recipes`),
+A stage spec is the config's ``train`` defaults, overridden by a recipe, then by a stage (:mod:`bnn.config.recipes`),
 plus the stage's identity and files (run, seed, data, model, init, teacher). :class:`Settings` is the part a
 config level may set; :class:`StageSpec` is a whole stage. ``to_dict`` gives the human-readable mapping that
 ``spec.yaml`` holds and ``bnn train --spec`` reads back; ``result_dict`` leaves out the speed-only keys
 (``SPEED_KEYS``), which never change what a stage computes, so changing them re-runs nothing.
 
-Names (models, estimators, optimizers, loss terms) are checked where they are built (:mod:`bnn.stage_checks`).
+Names (models, estimators, optimizers, loss terms) are checked where they are built (:mod:`bnn.plan.checks`).
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from bnn.config import check_keys
+from bnn.config.keys import check_keys
+from bnn.config.schedule import Schedule
 from bnn.data.augment import Augment
-from bnn.distributed import Distributed
 from bnn.errors import BnnError
-from bnn.schedule import Schedule
 
 SPEED_KEYS = ("threads", "workers", "compile", "progress")  # how fast a stage runs, not what it computes
 SIGN_ZERO = ("plus", "zero")
@@ -52,6 +51,29 @@ def device_name(value: Any, key: str) -> str:
     raise BnnError(f"{key}: {value!r} is not a device; use {DEVICE_HELP}")
 
 
+DISTRIBUTED_BACKENDS = ("auto", "nccl", "gloo")
+
+
+@dataclass(frozen=True)
+class Distributed:
+    """A stage's ``distributed`` setting: ``{nproc: N, backend: auto|nccl|gloo}`` (its fit with the batch size
+    and device is a stage check, :mod:`bnn.plan.checks`)."""
+
+    nproc: int = 1
+    backend: str = "auto"
+
+    @classmethod
+    def parse(cls, value: dict, key: str = "distributed") -> Distributed:
+        if not isinstance(value, dict) or set(value) - {"nproc", "backend"}:
+            raise BnnError(f"{key}: {value!r} must be a mapping with nproc (processes) and backend (auto|nccl|gloo)")
+        nproc, backend = value.get("nproc", 1), value.get("backend", "auto")
+        if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
+            raise BnnError(f"{key}.nproc: {nproc!r} must be an integer >= 1")
+        if backend not in DISTRIBUTED_BACKENDS:
+            raise BnnError(f"{key}.backend: {backend!r} must be one of {', '.join(DISTRIBUTED_BACKENDS)}")
+        return cls(nproc, backend)
+
+
 @dataclass(frozen=True)
 class Component:
     """A named, configured part, ``{name: NAME, option: value, ...}`` (an optimizer, an lr schedule, an
@@ -79,7 +101,7 @@ class Component:
 
 @dataclass(frozen=True)
 class BinarySpec:
-    """How binary layers binarize (METHODS.md §0.1–0.3, §3.2): conv type, estimators, scaling, sign(0)."""
+    """How binary layers binarize (docs/methods.md §0.1–0.3, §3.2): conv type, estimators, scaling, sign(0)."""
 
     conv: str = "standard"
     weight_estimator: Component = Component("clipped_ste")
@@ -133,7 +155,7 @@ class Term:
 @dataclass(frozen=True)
 class LossSpec:
     """A loss as a weighted sum of named terms (:mod:`bnn.losses`), e.g. ``{ce: 1.0}`` or Hinton KD as
-    ``{kd: {weight: 0.9, temperature: 4.0}, ce: 0.1}`` (METHODS.md §0.6)."""
+    ``{kd: {weight: 0.9, temperature: 4.0}, ce: 0.1}`` (docs/methods.md §0.6)."""
 
     terms: tuple[Term, ...] = (Term("ce", 1.0),)
 
@@ -280,7 +302,7 @@ IDENTITY_KEYS = ("run", "seed", "data", "model", "init", "teacher")
 
 @dataclass(frozen=True, kw_only=True)
 class StageSpec(Settings):
-    """One training stage, fully resolved (DESIGN.md: a stage = one job = one ``bnn train``)."""
+    """One training stage, fully resolved (docs/architecture.md: a stage = one job = one ``bnn train``)."""
 
     run: RunId
     seed: int

@@ -1,4 +1,4 @@
-"""SKD-BNN's loss terms (METHODS.md §6.3-6.6) as registered terms: ``skd_features`` (channel-spatial distillation
+"""SKD-BNN's loss terms (docs/methods.md §6.3-6.6) as registered terms: ``skd_features`` (channel-spatial distillation
 of the shadow branch's features), ``skd_labels`` (soft-label bank) and ``skd_cluster`` (label cluster). SKD-BNN's
 total loss (§6.6) is
 ``{ce: 1.0, skd_features: 1.0, skd_labels: {weight: 0.05, temperature: 4.0}, skd_cluster: 0.01}``."""

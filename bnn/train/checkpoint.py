@@ -15,11 +15,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from bnn.config.spec import BinarySpec, ModelSpec, StageSpec
 from bnn.errors import BnnError
 from bnn.io import load_torch, save_torch
 from bnn.nn import layer_states, set_layer_states
-from bnn.spec import BinarySpec, ModelSpec, StageSpec
-from bnn.stage_model import build_model
+from bnn.train.model import build_model
 
 FORMAT = "bnn-checkpoint/1"
 ESTIMATOR_MODULES = ("weight_estimator", "act_estimator", "estimator")  # module names of the estimators

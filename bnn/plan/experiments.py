@@ -1,23 +1,24 @@
-"""From config to plan: experiments (dataset x model x method x seed) and their stages (DESIGN.md).
+"""From config to plan: experiments (dataset x model x method x seed) and their stages (docs/architecture.md).
 
 Pure Python, no Snakemake: the workflow asks the plan which jobs exist, what each stage's resolved spec is
-(:class:`bnn.spec.StageSpec`), and which files each stage reads (paths from :mod:`bnn.layout`). Before any job
-starts, every config level is checked (:mod:`bnn.stage_checks`), each error one line naming its key.
+(``StageSpec``), and which files each stage reads (paths from :mod:`bnn.plan.layout`). Before any job
+starts, every config level is checked (:mod:`bnn.plan.checks`), each error one line naming its key.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from bnn import layout
-from bnn.config import CompareSettings, DeploySettings, check_top_level, selected
+from bnn.config.files import check_top_level, selected
+from bnn.config.recipes import Recipe, Recipes, per_layer_stages, stage_settings
+from bnn.config.schedule import SENSITIVITY_ORDERS
+from bnn.config.sections import CompareSettings, DeploySettings
+from bnn.config.spec import ModelSpec, RunId, Settings, StageSpec
 from bnn.data.datasets import DatasetInfo, dataset_info
 from bnn.errors import BnnError
 from bnn.losses import build_loss
-from bnn.recipes import Recipe, Recipes, per_layer_stages, stage_settings
-from bnn.schedule import SENSITIVITY_ORDERS
-from bnn.spec import ModelSpec, RunId, Settings, StageSpec
-from bnn.stage_checks import binarizable_count, check_settings, check_stage
+from bnn.plan import layout
+from bnn.plan.checks import binarizable_count, check_settings, check_stage
 
 Experiment = tuple[str, str, str, int]  # dataset, model, method, seed
 

@@ -1,7 +1,7 @@
 """Evaluate a final checkpoint on the test split: accuracy, size, and a proof that binary layers are binary.
 
 Writes ``eval.json``: the run identity, ``arch`` (the checkpoint's architecture), top-1/top-5 (%), test loss, the
-test images and how many were right, the BNN summary's totals (:mod:`bnn.model_summary`: parameter counts, W/A bits,
+test images and how many were right, the BNN summary's totals (:mod:`.model_summary`: parameter counts, W/A bits,
 packed and float size, compression, MACs and BOPs), epochs and training seconds summed over the stages that led to
 the checkpoint, and ``binary_check``: on the whole test split, every binary layer's effective weights take exactly two
 values ±scale per output channel, and every binary-activation layer sees only ±1 inputs; under sign0 (``sign_zero:
@@ -16,15 +16,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bnn import checkpoint
-from bnn.binarized import split_weight
 from bnn.data import make_loader, read_meta
 from bnn.errors import BnnError
-from bnn.model_summary import model_summary
+from bnn.evaluation.model_summary import model_summary
+from bnn.evaluation.scoring import score
 from bnn.nn import BinaryLayer, binary_layers
+from bnn.nn.binarized import split_weight
 from bnn.report.costs import run_cost
 from bnn.report.predictions import write_predictions
-from bnn.scoring import score
+from bnn.train import checkpoint
 
 
 def allows_zero(estimator: nn.Module) -> bool:

@@ -3,7 +3,7 @@ scaling needed), ``amp: binary_bf16`` (only the products of layers whose weights
 run in bfloat16, where their ±1 operands are exact; everything else stays float32), ``channels_last: true`` (NHWC
 weights and inputs for convolutions on tensor cores) and ``compile: true`` (``torch.compile`` of the forward).
 The wrapper only runs the forward; parameters, optimizers and checkpoints stay on the plain model. The values are
-checked where the spec is parsed (:mod:`bnn.spec`)."""
+checked where the spec is parsed (:mod:`bnn.config.spec`)."""
 
 from __future__ import annotations
 

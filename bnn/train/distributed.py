@@ -1,7 +1,7 @@
 """One stage as several processes with DistributedDataParallel (issue 6): the ``distributed`` setting and
 what a rank does differently inside ``bnn.train.run_stage``.
 
-``distributed: {nproc: N, backend: auto|nccl|gloo}``. ``bnn.launch`` starts N ranks under torch's elastic
+``distributed: {nproc: N, backend: auto|nccl|gloo}``. ``bnn.train.launch`` starts N ranks under torch's elastic
 launcher; each joins the process group (``process_group``) and runs the same ``run_stage``, which asks
 ``Ranks.current()`` how to take part:
 
@@ -30,29 +30,7 @@ from torch import nn
 from bnn.errors import BnnError
 
 if TYPE_CHECKING:
-    from bnn.spec import StageSpec
-
-BACKENDS = ("auto", "nccl", "gloo")
-
-
-@dataclass(frozen=True)
-class Distributed:
-    """A stage's ``distributed`` setting: ``{nproc: N, backend: auto|nccl|gloo}`` (its fit with the batch size
-    and device is a stage check, :mod:`bnn.stage_checks`)."""
-
-    nproc: int = 1
-    backend: str = "auto"
-
-    @classmethod
-    def parse(cls, value: dict, key: str = "distributed") -> Distributed:
-        if not isinstance(value, dict) or set(value) - {"nproc", "backend"}:
-            raise BnnError(f"{key}: {value!r} must be a mapping with nproc (processes) and backend (auto|nccl|gloo)")
-        nproc, backend = value.get("nproc", 1), value.get("backend", "auto")
-        if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
-            raise BnnError(f"{key}.nproc: {nproc!r} must be an integer >= 1")
-        if backend not in BACKENDS:
-            raise BnnError(f"{key}.backend: {backend!r} must be one of {', '.join(BACKENDS)}")
-        return cls(nproc, backend)
+    from bnn.config.spec import Distributed, StageSpec
 
 
 def launched() -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from bnn.config.spec import BinarySpec, ModelSpec, Settings, StageSpec
 from bnn.data.augment import Augment
 from bnn.data.datasets import DatasetInfo
 from bnn.data.make import check_stream_settings
@@ -18,8 +19,7 @@ from bnn.errors import BnnError
 from bnn.losses import build_loss
 from bnn.nn import BinaryLinear, binary_layers
 from bnn.optim import Optimizers, is_binary_optimizer
-from bnn.spec import BinarySpec, ModelSpec, Settings, StageSpec
-from bnn.stage_model import apply_binary, build_model
+from bnn.train.model import apply_binary, build_model
 
 
 def meta_model(model: ModelSpec, info: DatasetInfo, binary: BinarySpec, key: str, model_key: str) -> nn.Module:
@@ -55,7 +55,7 @@ def check_distributed(settings: Settings, key: str) -> None:
 
 
 def surrogate_gradient_is_identity(binary: BinarySpec) -> bool:
-    """Whether a ±1 weight's gradient passes the estimator and scaling unchanged (METHODS.md §2 assumes the
+    """Whether a ±1 weight's gradient passes the estimator and scaling unchanged (docs/methods.md §2 assumes the
     identity STE): probed on a binary layer with these options, weights ±1, in training mode. The probe draws
     from a forked generator (its init, a stochastic sign), so checking a stage never changes its random numbers."""
     with torch.random.fork_rng(devices=[]):
@@ -80,7 +80,7 @@ def check_binary_optimizer(settings: Settings, key: str) -> None:
         return
     raise BnnError(
         f"{key}.optimizer.binary.name: {binary['name']} expects the identity gradient at ±1 weights "
-        f"(METHODS.md §2), but weight_estimator {settings.binary.weight_estimator.name!r} with scaling "
+        f"(docs/methods.md §2), but weight_estimator {settings.binary.weight_estimator.name!r} with scaling "
         f"{settings.binary.scaling!r} changes it; use ste or clipped_ste and scaling none, or set "
         "optimizer.allow_surrogate_gradient: true"
     )

@@ -1,6 +1,6 @@
 """How ``bnn train`` runs a stage: in this process, or as ``distributed.nproc`` ranks that it launches
 under torch's elastic launcher (``python -m torch.distributed.run --standalone``), each rank running
-``bnn train`` again with the same arguments. On CUDA it first locks its GPU(s) (``bnn.gpu_lock``)."""
+``bnn train`` again with the same arguments. On CUDA it first locks its GPU(s) (``bnn.train.gpu_lock``)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from contextlib import nullcontext
 
 import torch
 
-from bnn.distributed import Ranks, launched, process_group
+from bnn.config.spec import StageSpec
 from bnn.errors import BnnError
-from bnn.gpu_lock import Lease, hold, visible_devices
-from bnn.spec import StageSpec
-from bnn.train import run_stage
+from bnn.train.distributed import Ranks, launched, process_group
+from bnn.train.gpu_lock import Lease, hold, visible_devices
 from bnn.train.parts import resolve_device
+from bnn.train.run import run_stage
 
 
 def targets_cuda(spec: StageSpec) -> bool:

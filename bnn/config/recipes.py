@@ -1,10 +1,10 @@
-"""Recipe resolution: from the config's ``recipes`` to each experiment's stage settings (DESIGN.md).
+"""Recipe resolution: from the config's ``recipes`` to each experiment's stage settings (docs/architecture.md).
 
 A recipe (``recipes.<method>``) holds settings, a list of ``stages``, an optional ``teacher`` and
 ``per_layer`` flag, and may be restricted to some ``datasets``/``models``: a list of names, or a mapping
 from a name to recipe keys merged over the recipe there (a paper's per-model epochs or lr; a
 ``models.<key>`` entry may restrict ``datasets`` further). A stage's settings are the config's ``train``,
-overridden by the recipe's, then by the stage's (:func:`bnn.config.merge`).
+overridden by the recipe's, then by the stage's (:func:`bnn.config.files.merge`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from bnn.config import check_keys, did_you_mean, merge
+from bnn.config.files import merge
+from bnn.config.keys import check_keys, did_you_mean
+from bnn.config.spec import Settings
 from bnn.errors import BnnError
-from bnn.spec import Settings
 
 RECIPE_KEYS = ("teacher", "stages", "per_layer", "datasets", "models", "figures", *Settings.keys())
 STAGE_KEYS = ("name", "init", *Settings.keys())
@@ -103,7 +104,7 @@ class Recipes:
 
     def _teacher(self, method: str, teacher, model: str) -> tuple[str, str]:
         """(teacher recipe, teacher model key): ``teacher: RECIPE`` (same model) or ``{recipe, model}``
-        (a model of its own, e.g. AdamBNN's ResNet-34, METHODS.md §4.2)."""
+        (a model of its own, e.g. AdamBNN's ResNet-34, docs/methods.md §4.2)."""
         key = f"recipes.{method}.teacher"
         if isinstance(teacher, dict):
             if set(teacher) - {"recipe", "model"} or "recipe" not in teacher:
@@ -127,7 +128,7 @@ def stage_settings(recipe: Recipe, stage: dict, key: str) -> dict:
 
 
 def per_layer_stages(recipe: Recipe, n_layers: int) -> list[dict]:
-    """Sensitivity pre-training (METHODS.md §5.3): the recipe's one stage, repeated for every controlled layer
+    """Sensitivity pre-training (docs/methods.md §5.3): the recipe's one stage, repeated for every controlled layer
     k as stage ``layer{k}`` in which only layer k's weights are binary."""
     key = f"recipes.{recipe.method}.stages"
     if len(recipe.stages) != 1:

@@ -1,8 +1,8 @@
 """Per-GPU file locks: concurrent local jobs (``snakemake --resources gpu=N``) each take their own device(s).
 
-Snakemake limits how many GPU jobs run at once but never says which device a job gets (snakemake#281,
-DESIGN.md). ``bnn train`` on CUDA therefore locks ``<lock dir>/gpu<id>.lock`` with ``fcntl.flock`` for
-each device it uses before touching CUDA, and waits with a log line while too few are free. The
+Snakemake limits how many GPU jobs run at once but never says which device a job gets (snakemake#281;
+docs/architecture.md, "GPU jobs"). ``bnn train`` on CUDA therefore locks ``<lock dir>/gpu<id>.lock`` with
+``fcntl.flock`` for each device it uses before touching CUDA, and waits with a log line while too few are free. The
 kernel drops a lock when its holder exits, even on SIGKILL, so a killed job never leaves a device taken.
 The lock dir is ``$BNN_GPU_LOCK_DIR``, by default ``bnn-gpu-locks`` in the system temp dir.
 """

@@ -1,4 +1,4 @@
-"""Per-epoch resume state of a stage (DESIGN.md, reliability principles).
+"""Per-epoch resume state of a stage (docs/architecture.md, reliability principles).
 
 ``resume.pt`` sits in the run folder but is not a declared Snakemake output, so it survives a killed
 job (Snakemake deletes the declared outputs of a failed job). It holds everything the next epoch
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import torch
 
+from bnn.config.spec import StageSpec
 from bnn.io import load_torch, save_torch
-from bnn.layout import RESUME as FILENAME
-from bnn.spec import StageSpec
+from bnn.plan.layout import RESUME as FILENAME
 
 
 def spec_digest(spec: StageSpec) -> str:
