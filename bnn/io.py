@@ -1,4 +1,4 @@
-"""Atomic file writes and safe checkpoint loading (docs/architecture.md, reliability principles).
+"""Atomic file writes and safe checkpoint loading (docs/architecture.md, "Reliability principles").
 
 Every declared output is written to a temporary name in the same folder and renamed, so a killed
 job never leaves a file that looks complete. Checkpoints are read with ``weights_only=True``.

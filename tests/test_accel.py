@@ -1,4 +1,4 @@
-"""Stage speed options (bnn/accel.py): bf16 autocast and channels_last, tested on CPU; bad values fail."""
+"""Stage speed options (bnn/train/accel.py): bf16 autocast and channels_last, tested on CPU; bad values fail."""
 
 import pytest
 import torch

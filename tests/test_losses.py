@@ -56,7 +56,7 @@ def test_cross_entropy_and_bad_options():
         loss_of({"kd": {"weight": 1.0, "beta": 1.0}})
     with pytest.raises(BnnError, match=r"^loss: unknown loss term 'cee' \(did you mean 'ce'\?\)"):
         loss_of({"cee": 1.0})
-    with pytest.raises(BnnError, match=r"^loss.ce: 'high' must be a weight"):
+    with pytest.raises(BnnError, match=r"^loss.ce: 'high' must be a number >= 0"):
         loss_of({"ce": "high"})
 
 

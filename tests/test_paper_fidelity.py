@@ -85,14 +85,14 @@ def test_default_recipes_binarize_as_the_papers(default_config):
 @pytest.mark.parametrize(
     "path,value,message",
     [
-        (["trian"], {"epochs": 3}, "trian: unknown top-level config key (did you mean 'train'?)"),
-        (["seed"], [1, 2], "seed: unknown top-level config key (did you mean 'seeds'?)"),
-        (["train", "epoch"], 3, "train.epoch: unknown setting (did you mean 'epochs'?)"),
+        (["trian"], {"epochs": 3}, "trian: unknown key (did you mean 'train'?)"),
+        (["seed"], [1, 2], "seed: unknown key (did you mean 'seeds'?)"),
+        (["train", "epoch"], 3, "train.epoch: unknown key (did you mean 'epochs'?)"),
         (["train", "binary", "scalling"], "none", "train.binary.scalling: unknown key (did you mean 'scaling'?)"),
         (
             ["recipes", "float", "stages", 0, "schedual"],
             {},
-            "recipes.float.stages[0].schedual: unknown stage key (did you mean 'schedule'?)",
+            "recipes.float.stages[0].schedual: unknown key (did you mean 'schedule'?)",
         ),
         (
             ["recipes", "binary", "stages", 0, "schedule", "wieghts"],

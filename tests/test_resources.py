@@ -1,4 +1,4 @@
-"""Cluster resources of a stage (bnn/resources.py) and the cost columns of accuracy.csv (bnn/report/costs.py)."""
+"""Cluster resources of a stage (bnn/plan/resources.py) and the cost columns of accuracy.csv (bnn/report/costs.py)."""
 
 import pytest
 

@@ -56,7 +56,10 @@ def test_sd_recipe_on_a_model_without_convs_fails_with_one_line(default_config):
     "change, start",
     [
         ({"recipes": {"sdbnn": {"models": ["resnet"]}}}, "recipes.sdbnn.models: 'resnet' has no entry in model_specs"),
-        ({"recipes": {"sdbnn": {"models": "convnet"}}}, "recipes.sdbnn.models: must be a list"),
+        (
+            {"recipes": {"sdbnn": {"models": "convnet"}}},
+            "recipes.sdbnn.models: 'convnet' must be a list of names or a mapping name -> recipe overrides",
+        ),
         ({"methods": ["sdbnn"], "models": ["mlp"]}, "methods: no selected recipe applies"),
         ({"scale": "tiny"}, "scale: 'tiny' is not defined in scales; known: none"),
     ],

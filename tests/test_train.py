@@ -162,7 +162,7 @@ def test_loop_drives_the_ede_schedule_every_epoch(stage_spec, tmp_path, monkeypa
         binary={"weight_estimator": {"name": "ede", "t_min": 0.1}, "act_estimator": "ede", "scaling": "libra_pb"},
     )
     run_stage(spec, tmp_path)
-    # 3 binarizable layers x 2 estimators, at the start of every epoch (the loop protocol, bnn/callbacks.py)
+    # 3 binarizable layers x 2 estimators, at the start of every epoch (the loop protocol, bnn/train/callbacks.py)
     assert sorted(set(seen)) == [(0, 3), (1, 3), (2, 3)] and len(seen) == 3 * 3 * 2
     # the last epoch's k, t are in the checkpoint: t = 10^(log10 t_min + (1 - log10 t_min) * 2 / 3)
     state = load_torch(tmp_path / "checkpoint.pt")["state_dict"]

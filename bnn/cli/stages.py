@@ -79,6 +79,16 @@ def cmd_plan(args: argparse.Namespace) -> None:
     print(describe(plan) if not args.json else json.dumps([s.spec.to_dict() for s in plan.stages()], indent=1))
 
 
+def cmd_schema(args: argparse.Namespace) -> None:
+    from bnn.config.schema import schema_text
+    from bnn.io import write_text
+
+    if args.out:
+        write_text(args.out, schema_text())
+    else:
+        print(schema_text(), end="")
+
+
 def register(sub) -> None:
     p = sub.add_parser("prepare", help="write a dataset's results/data contract")
     p.add_argument("--dataset", required=True)
@@ -93,6 +103,10 @@ def register(sub) -> None:
         "--val-size; image_folder needs path, size, num_classes)",
     )
     p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("schema", help="the workflow's config schema, generated from the keys bnn declares")
+    p.add_argument("--out", help="write it here (workflow/schemas/config.schema.yaml) instead of printing it")
+    p.set_defaults(func=cmd_schema)
 
     p = sub.add_parser(
         "train",

@@ -1,5 +1,6 @@
-"""The experiment config files (``config.yaml`` and overlays): reading, stacking, merging, the ``scale`` overlay,
-and the top-level keys. What a stage may set is :mod:`bnn.config.spec`; recipes are :mod:`bnn.config.recipes`.
+"""The experiment config files (``config.yaml`` and overlays): reading, stacking, merging, the ``scale`` overlay.
+What every key may hold is :mod:`bnn.config.experiment` and :mod:`bnn.config.spec`; recipes are
+:mod:`bnn.config.recipes`.
 """
 
 from __future__ import annotations
@@ -10,25 +11,9 @@ from typing import Any
 
 import yaml
 
-from bnn.config.keys import check_keys, did_you_mean
+from bnn.config.keys import did_you_mean
 from bnn.errors import BnnError
 
-TOP_LEVEL_KEYS = (
-    "datasets",
-    "models",
-    "methods",
-    "seeds",
-    "scale",
-    "scales",
-    "data_root",
-    "split",
-    "dataset_options",
-    "model_specs",
-    "train",
-    "recipes",
-    "deploy",
-    "compare",
-)
 REPLACED_WHOLE = ("loss",)  # a loss is a sum of terms: an override states the whole sum
 
 
@@ -72,14 +57,6 @@ def apply_scale(config: dict) -> dict:
     return merge(config, scales[name])
 
 
-def check_top_level(config: dict) -> dict:
-    """``config`` after the scale overlay, its top-level keys checked (a misspelt key is never ignored)."""
-    if not isinstance(config, dict):
-        raise BnnError(f"config: expected a mapping of settings, got {type(config).__name__}")
-    check_keys(config, TOP_LEVEL_KEYS, "", "top-level config key")
-    return apply_scale(config)
-
-
 def read_configs(paths: list[str | Path]) -> dict:
     """Config files stacked in order (later files overlay earlier ones), as ``snakemake --configfile`` does."""
     config: dict = {}
@@ -90,11 +67,3 @@ def read_configs(paths: list[str | Path]) -> dict:
             raise BnnError(f"config file {path}: {error.strerror}; give an existing YAML file") from None
         config = overlay(config, yaml.safe_load(text) or {})
     return config
-
-
-def selected(config: dict, key: str) -> list:
-    """A selection list (``datasets``, ``models``, ``methods``, ``seeds``): non-empty."""
-    values = config.get(key)
-    if not isinstance(values, list) or not values:
-        raise BnnError(f"{key}: must be a non-empty list")
-    return values

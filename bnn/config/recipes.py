@@ -12,13 +12,11 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
+from bnn.config.experiment import ExperimentConfig
 from bnn.config.files import merge
-from bnn.config.keys import check_keys, did_you_mean
-from bnn.config.spec import Settings
+from bnn.config.keys import did_you_mean
+from bnn.config.spec import ModelSpec, Settings
 from bnn.errors import BnnError
-
-RECIPE_KEYS = ("teacher", "stages", "per_layer", "datasets", "models", "figures", *Settings.keys())
-STAGE_KEYS = ("name", "init", *Settings.keys())
 
 
 @dataclass(frozen=True)
@@ -34,12 +32,13 @@ class Recipe:
 
 
 class Recipes:
-    """The config's recipes, looked up with one-line errors naming the config key."""
+    """The config's recipes (each level already checked by :class:`ExperimentConfig`), looked up with one-line
+    errors naming the config key."""
 
-    def __init__(self, config: dict):
-        self.recipes: dict = config.get("recipes") or {}
-        self.train: dict = config.get("train") or {}
-        self.model_specs: dict = config.get("model_specs") or {}
+    def __init__(self, config: ExperimentConfig):
+        self.recipes: dict = config.recipes
+        self.train: dict = config.train
+        self.model_specs: dict[str, ModelSpec] = config.model_specs
 
     def raw(self, method: str, key: str) -> dict:
         if method not in self.recipes:
@@ -47,11 +46,9 @@ class Recipes:
                 f"{key}: unknown recipe {method!r}{did_you_mean(method, list(self.recipes))}; define "
                 f"recipes.{method} or use one of: {', '.join(sorted(self.recipes))}"
             )
-        recipe = self.recipes[method] or {}
-        check_keys(recipe, RECIPE_KEYS, f"recipes.{method}", "recipe key")
-        return recipe
+        return self.recipes[method]
 
-    def model_spec(self, model: str, key: str = "models") -> dict:
+    def model_spec(self, model: str, key: str = "models") -> ModelSpec:
         if model not in self.model_specs:
             raise BnnError(
                 f"{key}: {model!r} has no entry in model_specs{did_you_mean(model, list(self.model_specs))}"
@@ -64,16 +61,10 @@ class Recipes:
         allowed = recipe.get(key)
         if allowed is None:
             return None
-        where = f"recipes.{method}.{key}"
-        if isinstance(allowed, list) and all(isinstance(v, str) for v in allowed):
-            allowed = dict.fromkeys(allowed)
-        if not isinstance(allowed, dict):
-            raise BnnError(f"{where}: must be a list of {key[:-1]} names or a mapping name -> recipe overrides")
-        known = [k for k in RECIPE_KEYS if k not in ("per_layer", "models", "figures", key)]
-        for name, overrides in allowed.items():
-            if key == "models":
-                self.model_spec(name, where)
-            check_keys(overrides or {}, known, f"{where}.{name}", "recipe override")
+        allowed = dict.fromkeys(allowed) if isinstance(allowed, list) else allowed
+        if key == "models":
+            for name in allowed:
+                self.model_spec(name, f"recipes.{method}.{key}")
         return {name: overrides or {} for name, overrides in allowed.items()}
 
     def applies(self, method: str, dataset: str, model: str) -> dict | None:
@@ -92,14 +83,10 @@ class Recipes:
         """The recipe for one experiment; a teacher or sensitivity recipe asked for outside its restriction
         applies unrestricted."""
         recipe = self.applies(method, dataset, model) or self.raw(method, f"recipes.{method}")
-        stages = recipe.get("stages")
-        if not isinstance(stages, list) or not stages:
-            raise BnnError(f"recipes.{method}.stages: must be a non-empty list of stages")
+        stages = recipe["stages"]
         settings = merge(self.train, {k: v for k, v in recipe.items() if k in Settings.keys()})
         teacher = self._teacher(method, recipe["teacher"], model) if recipe.get("teacher") else None
         figures = recipe.get("figures") or []
-        if not isinstance(figures, list):
-            raise BnnError(f"recipes.{method}.figures: must be a list of figure names, e.g. [optimizers]")
         return Recipe(method, settings, tuple(stages), teacher, bool(recipe.get("per_layer")), tuple(figures))
 
     def _teacher(self, method: str, teacher, model: str) -> tuple[str, str]:
@@ -107,8 +94,6 @@ class Recipes:
         (a model of its own, e.g. AdamBNN's ResNet-34, docs/methods.md §4.2)."""
         key = f"recipes.{method}.teacher"
         if isinstance(teacher, dict):
-            if set(teacher) - {"recipe", "model"} or "recipe" not in teacher:
-                raise BnnError(f"{key}: a recipe name, or {{recipe: NAME, model: MODEL_KEY}}")
             recipe, model = teacher["recipe"], teacher.get("model", model)
             self.model_spec(model, f"{key}.model")
         else:
@@ -119,11 +104,8 @@ class Recipes:
         return recipe, model
 
 
-def stage_settings(recipe: Recipe, stage: dict, key: str) -> dict:
-    """A stage's raw settings: the recipe's settings with the stage's merged over them."""
-    if not isinstance(stage, dict) or not stage.get("name"):
-        raise BnnError(f"{key}.name: every stage needs a name")
-    check_keys(stage, STAGE_KEYS, key, "stage key")
+def stage_settings(recipe: Recipe, stage: dict) -> dict:
+    """A stage's settings: the recipe's settings with the stage's merged over them."""
     return merge(recipe.settings, {k: v for k, v in stage.items() if k in Settings.keys()})
 
 
@@ -140,7 +122,7 @@ def per_layer_stages(recipe: Recipe, n_layers: int) -> list[dict]:
             f"{key}[0].schedule.weights: {own!r}; a per_layer recipe sets it per layer itself: "
             "leave it out or write binary"
         )
-    schedule = stage_settings(recipe, template, f"{key}[0]").get("schedule") or {}
+    schedule = stage_settings(recipe, template).get("schedule") or {}
     stages = []
     for k in range(1, n_layers + 1):
         stage = copy.deepcopy(template)

@@ -1,4 +1,4 @@
-"""Which layer is binary when: the per-layer binarization schedule (docs/architecture.md, core abstraction).
+"""Which layer is binary when: the per-layer binarization schedule (docs/architecture.md, "Core abstraction").
 
 A schedule has one rule for the weights and one for the activations of the controlled layers:
 
@@ -27,12 +27,16 @@ import csv
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from bnn.config.fields import Choice, Field, Integer, ListOf, Section, Text, setting
+from bnn.config.keys import check_keys
 from bnn.errors import BnnError
 
 ORDERS = ("forward", "reverse", "random", "ascend", "descend")
 SENSITIVITY_ORDERS = ("ascend", "descend")
+ITERATIVE_KEYS = ("order", "epochs_per_layer", "order_seed", "sensitivity")
+LAYER = Integer(1)  # a 1-based layer number
 
 
 def read_sensitivity(path: str | Path) -> dict[int, float]:
@@ -60,34 +64,26 @@ class Timing:
         if value in ("real", "binary"):
             return cls(kind=value)
         if isinstance(value, dict) and set(value) == {"only"}:
-            if not isinstance(value["only"], int) or value["only"] < 1:
-                raise BnnError(f"{key}.only: {value['only']!r} must be a layer number >= 1")
-            return cls(kind="only", only=value["only"])
+            return cls(kind="only", only=LAYER.parse(value["only"], f"{key}.only"))
         if isinstance(value, dict) and "order" in value:
-            extra = set(value) - {"order", "epochs_per_layer", "order_seed", "sensitivity"}
-            if extra:
-                raise BnnError(
-                    f"{key}.{sorted(extra)[0]}: unknown key; use order, epochs_per_layer, order_seed, sensitivity"
-                )
-            every = value.get("epochs_per_layer")
-            if not isinstance(every, int) or every < 1:
-                raise BnnError(f"{key}.epochs_per_layer: {every!r} must be an integer >= 1")
+            check_keys(value, ITERATIVE_KEYS, key)
+            every = Integer(1).parse(value.get("epochs_per_layer"), f"{key}.epochs_per_layer")
             order = value["order"]
-            if isinstance(order, str) and order not in ORDERS:
-                if not order.isdigit():
-                    raise BnnError(
-                        f"{key}.order: {order!r} is not one of {', '.join(ORDERS)} "
-                        "nor a permutation such as '132' or [1, 3, 2]"
-                    )
+            if isinstance(order, list):
+                order = ListOf(LAYER).parse(order, f"{key}.order")
+            elif not isinstance(order, str) or (order not in ORDERS and not order.isdigit()):
+                raise BnnError(
+                    f"{key}.order: {order!r} is not one of {', '.join(ORDERS)} "
+                    "nor a permutation such as '132' or [1, 3, 2]"
+                )
+            elif order not in ORDERS:
                 order = tuple(int(c) for c in order)
-            elif isinstance(order, list):
-                order = tuple(order)
             return cls(
                 kind="iterative",
                 order=order,
                 epochs_per_layer=every,
-                order_seed=int(value.get("order_seed", 0)),
-                sensitivity=str(value.get("sensitivity", "")),
+                order_seed=Integer(None).parse(value.get("order_seed", 0), f"{key}.order_seed"),
+                sensitivity=Text().parse(value.get("sensitivity", ""), f"{key}.sensitivity"),
             )
         raise BnnError(f"{key}: {value!r} is not 'real', 'binary', {{order: ..., epochs_per_layer: k}} or {{only: k}}")
 
@@ -146,24 +142,67 @@ class Timing:
 
 
 @dataclass(frozen=True)
-class Schedule:
-    weights: Timing = Timing("real")
-    acts: Timing = Timing("real")
-    layers: str = "inner"
+class TimingField(Field):
+    description: str = "'real', 'binary', iterative {order, epochs_per_layer[, order_seed, sensitivity]} or {only: k}"
 
-    @classmethod
-    def parse(cls, spec: dict, key: str = "schedule") -> Schedule:
-        unknown = sorted(set(spec) - {"weights", "acts", "layers"})
-        if unknown:
-            raise BnnError(f"{key}.{unknown[0]}: unknown key; use weights, acts, layers")
-        layers = spec.get("layers", "inner")
-        if layers not in ("inner", "all"):
-            raise BnnError(f"{key}.layers: {layers!r} must be 'inner' (first and last stay real) or 'all'")
-        return cls(
-            weights=Timing.parse(spec.get("weights", "real"), f"{key}.weights"),
-            acts=Timing.parse(spec.get("acts", "real"), f"{key}.acts"),
-            layers=layers,
-        )
+    def form(self) -> str:
+        return "'real', 'binary', {order: O, epochs_per_layer: k} or {only: k}"
+
+    def parse(self, value: Any, key: str) -> Timing:
+        return Timing.parse(value, key)
+
+    def json_schema(self) -> dict:
+        iterative = {
+            "type": "object",
+            "required": ["order", "epochs_per_layer"],
+            "additionalProperties": False,
+            "properties": {
+                "order": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "integer", "minimum": 1}}]},
+                "epochs_per_layer": {"type": "integer", "minimum": 1},
+                "order_seed": {"type": "integer"},
+                "sensitivity": {
+                    "description": "the per_layer recipe whose sensitivity.csv orders ascend/descend",
+                    "type": "string",
+                },
+            },
+        }
+        only = {
+            "type": "object",
+            "required": ["only"],
+            "additionalProperties": False,
+            "properties": {"only": {"type": "integer", "minimum": 1}},
+        }
+        return {"oneOf": [{"enum": ["real", "binary"]}, iterative, only]}
+
+    def examples(self) -> tuple[list, list]:
+        valid = [
+            "real",
+            "binary",
+            {"only": 2},
+            {"order": "forward", "epochs_per_layer": 1},
+            {"order": [2, 1], "epochs_per_layer": 2},
+        ]
+        invalid = [
+            "half",
+            {"only": 0},
+            {"order": "forward"},
+            {"order": "forward", "epochs_per_layer": 0},
+            {"order": "forward", "epochs_per_layer": 1, "x": 1},
+        ]
+        return valid, invalid
+
+
+@dataclass(frozen=True)
+class Schedule(Section):
+    """Which controlled layers have binary weights and activations at each epoch."""
+
+    default_key: ClassVar[str] = "schedule"
+
+    weights: Timing = setting(Timing("real"), TimingField(), "when the weights are binary")
+    acts: Timing = setting(Timing("real"), TimingField(), "when the activations are binary")
+    layers: str = setting(
+        "inner", Choice(("inner", "all")), "inner: first and last layers stay real (the papers'); all: every layer"
+    )
 
     def controlled(self, n_layers: int) -> list[int]:
         """Indices of the layers this schedule switches."""

@@ -3,61 +3,50 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import ClassVar
 
-from bnn.config.keys import check_keys, did_you_mean
+from bnn.config.fields import NAME, Boolean, Integer, ListOf, OneOf, Section, setting
+from bnn.config.keys import did_you_mean
 from bnn.errors import BnnError
 
 
 @dataclass(frozen=True)
-class DeploySettings:
+class DeploySettings(Section):
     """The config's ``deploy``: whether every evaluated run is deployed (``bnn deploy``: OpenVINO IR + ONNX,
     verified on the test split, timed), the batch sizes timed, the CPU threads of every backend and the timed
     calls per backend (what the deploys measure: changing one re-runs them)."""
 
-    enabled: bool = True
-    batch: tuple[int, ...] = (1, 64)
-    threads: int = 1
-    repeats: int = 20
+    default_key: ClassVar[str] = "deploy"
 
-    @classmethod
-    def parse(cls, value: Any, key: str = "deploy") -> DeploySettings:
-        value = {} if value is None else value
-        if not isinstance(value, dict):
-            raise BnnError(f"{key}: {value!r} must be a mapping {{enabled, batch, threads, repeats}}")
-        check_keys(value, ["enabled", "batch", "threads", "repeats"], key)
-        settings = cls(**{k: tuple(v) if k == "batch" and isinstance(v, list) else v for k, v in value.items()})
-        if not isinstance(settings.enabled, bool):
-            raise BnnError(f"{key}.enabled: {settings.enabled!r} must be true or false")
-        numbers = [*settings.batch, settings.threads, settings.repeats] if isinstance(settings.batch, tuple) else [0]
-        if not settings.batch or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in numbers):
-            raise BnnError(f"{key}: batch (a list), threads and repeats must be whole numbers >= 1")
-        return settings
+    enabled: bool = setting(True, Boolean(), "deploy every evaluated run")
+    batch: tuple[int, ...] = setting((1, 64), ListOf(Integer(1)), "batch sizes timed")
+    threads: int = setting(1, Integer(1), "CPU threads of every backend")
+    repeats: int = setting(20, Integer(1), "timed calls per backend after warm-up; the median is reported")
 
 
 @dataclass(frozen=True)
-class CompareSettings:
+class CompareSettings(Section):
     """The config's ``compare``: the baseline recipe(s) every other method is compared against, pairwise on the
     same dataset, model, seeds and test images (docs/results.md, "Statistics"). A baseline that is not run on a
     dataset/model gives no comparison there."""
 
-    baseline: tuple[str, ...] = ("binary",)
+    default_key: ClassVar[str] = "compare"
 
-    @classmethod
-    def parse(cls, value: Any, recipes: list[str], key: str = "compare") -> CompareSettings:
-        if value is None:
-            return cls()
-        if not isinstance(value, dict):
-            raise BnnError(f"{key}: {value!r} must be a mapping, e.g. {{baseline: binary}}")
-        check_keys(value, ["baseline"], key)
-        names = value.get("baseline", list(cls.baseline))
-        names = [names] if isinstance(names, str) else names
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-            raise BnnError(f"{key}.baseline: {names!r} must be a recipe name or a non-empty list of them")
-        for name in names:
+    baseline: tuple[str, ...] = setting(
+        ("binary",),
+        OneOf((NAME, ListOf(NAME)), "a recipe name or a list of them", "a recipe name or a non-empty list of them"),
+        "the recipe(s) every method is compared against",
+    )
+
+    def __post_init__(self):
+        names = (self.baseline,) if isinstance(self.baseline, str) else self.baseline
+        object.__setattr__(self, "baseline", tuple(dict.fromkeys(names)))
+
+    def check_recipes(self, recipes: list[str], key: str = "compare") -> None:
+        """Every baseline names a recipe of the config."""
+        for name in self.baseline:
             if name not in recipes:
                 raise BnnError(
                     f"{key}.baseline: unknown recipe {name!r}{did_you_mean(name, recipes)}; "
                     f"use one of: {', '.join(sorted(recipes))}"
                 )
-        return cls(tuple(dict.fromkeys(names)))

@@ -6,7 +6,9 @@ config level may set; :class:`StageSpec` is a whole stage. ``to_dict`` gives the
 ``spec.yaml`` holds and ``bnn train --spec`` reads back; ``result_dict`` leaves out the speed-only keys
 (``SPEED_KEYS``), which never change what a stage computes, so changing them re-runs nothing.
 
-Names (models, estimators, optimizers, loss terms) are checked where they are built (:mod:`bnn.plan.checks`).
+Every key is declared once, with its type, range, default and meaning (:func:`bnn.config.fields.setting`); the
+workflow's schema is generated from these declarations. Names (models, estimators, optimizers, loss terms) are
+checked where they are built (:mod:`bnn.plan.checks`).
 """
 
 from __future__ import annotations
@@ -15,63 +17,39 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from bnn.config.fields import (
+    NAME,
+    Boolean,
+    Choice,
+    Field,
+    Integer,
+    ListOf,
+    MapOf,
+    Nested,
+    Number,
+    OneOf,
+    Section,
+    Text,
+    setting,
+)
 from bnn.config.keys import check_keys
 from bnn.config.schedule import Schedule
 from bnn.data.augment import Augment
 from bnn.errors import BnnError
 
 SPEED_KEYS = ("threads", "workers", "compile", "progress")  # how fast a stage runs, not what it computes
-SIGN_ZERO = ("plus", "zero")
 AMP = ("none", "bf16", "binary_bf16")
-DEVICE_HELP = "cpu, cuda, cuda:N or auto"
-
-
-def integer(value: Any, key: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise BnnError(f"{key}: {value!r} must be an integer >= {minimum}")
-    return value
-
-
-def boolean(value: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise BnnError(f"{key}: {value!r} must be true or false")
-    return value
-
-
-def choice(value: Any, key: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise BnnError(f"{key}: {value!r} must be one of {', '.join(choices)}")
-    return value
-
-
-def device_name(value: Any, key: str) -> str:
-    text = str(value)
-    if text in ("cpu", "cuda", "auto") or (text.startswith("cuda:") and text[5:].isdigit()):
-        return text
-    raise BnnError(f"{key}: {value!r} is not a device; use {DEVICE_HELP}")
-
-
 DISTRIBUTED_BACKENDS = ("auto", "nccl", "gloo")
+DEVICE = Text(r"^(cpu|auto|cuda(:[0-9]+)?)$", "a device: cpu, cuda, cuda:N or auto", example="cuda:1")
 
 
 @dataclass(frozen=True)
-class Distributed:
-    """A stage's ``distributed`` setting: ``{nproc: N, backend: auto|nccl|gloo}`` (its fit with the batch size
-    and device is a stage check, :mod:`bnn.plan.checks`)."""
+class Distributed(Section):
+    """A stage's ``distributed`` setting (its fit with the batch size and device is a stage check,
+    :mod:`bnn.plan.checks`)."""
 
-    nproc: int = 1
-    backend: str = "auto"
-
-    @classmethod
-    def parse(cls, value: dict, key: str = "distributed") -> Distributed:
-        if not isinstance(value, dict) or set(value) - {"nproc", "backend"}:
-            raise BnnError(f"{key}: {value!r} must be a mapping with nproc (processes) and backend (auto|nccl|gloo)")
-        nproc, backend = value.get("nproc", 1), value.get("backend", "auto")
-        if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
-            raise BnnError(f"{key}.nproc: {nproc!r} must be an integer >= 1")
-        if backend not in DISTRIBUTED_BACKENDS:
-            raise BnnError(f"{key}.backend: {backend!r} must be one of {', '.join(DISTRIBUTED_BACKENDS)}")
-        return cls(nproc, backend)
+    nproc: int = setting(1, Integer(1), "processes (one GPU each on CUDA)")
+    backend: str = setting("auto", Choice(DISTRIBUTED_BACKENDS), "auto: nccl on CUDA, gloo on CPU")
 
 
 @dataclass(frozen=True)
@@ -84,12 +62,7 @@ class Component:
 
     @classmethod
     def parse(cls, value: Any, key: str, default_name: str | None = None) -> Component:
-        if isinstance(value, str):
-            return cls(value)
-        if not isinstance(value, dict) or ("name" not in value and default_name is None):
-            raise BnnError(f"{key}: {value!r} is not a name or a mapping {{name: ..., option: value}}")
-        options = {k: v for k, v in value.items() if k != "name"}
-        return cls(str(value.get("name", default_name)), options)
+        return ComponentField(default_name).parse(value, key)
 
     def to_dict(self) -> dict:
         return {"name": self.name, **self.options}
@@ -100,29 +73,88 @@ class Component:
 
 
 @dataclass(frozen=True)
-class BinarySpec:
+class ComponentField(Field):
+    """A :class:`Component`: ``NAME`` or ``{name: NAME, option: value}``. The options declared here are checked
+    here; any other option goes to the part's constructor, which names what it accepts."""
+
+    default_name: str | None = None
+    options: dict = field(default_factory=dict)
+    description: str = ""
+
+    def form(self) -> str:
+        return "a name or a mapping {name: NAME, option: value}" + (
+            f" (name defaults to {self.default_name})" if self.default_name else ""
+        )
+
+    def parse(self, value: Any, key: str) -> Component:
+        if isinstance(value, str):
+            return Component(value)
+        if not isinstance(value, dict) or ("name" not in value and self.default_name is None):
+            raise BnnError(f"{key}: {value!r} must be {self.form()}")
+        name = value.get("name", self.default_name)
+        if not isinstance(name, str):
+            raise BnnError(f"{key}.name: {name!r} must be a name")
+        options = {k: v for k, v in value.items() if k != "name"}
+        for option, declared in self.options.items():
+            if option in options:
+                declared.parse(options[option], f"{key}.{option}")
+        return Component(name, options)
+
+    def json_schema(self) -> dict:
+        mapping: dict = {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, **{k: f.schema() for k, f in self.options.items()}},
+        }
+        if self.default_name is None:
+            mapping["required"] = ["name"]
+        return {"oneOf": [{"type": "string"}, mapping]}
+
+    def examples(self) -> tuple[list, list]:
+        return ["some_name", {"name": "some_name"}], [3, {"name": 3}, *([{}] if self.default_name is None else [])]
+
+
+@dataclass(frozen=True)
+class ParameterGroup(Section):
+    """Per-group optimizer options (``optimizer.groups.<group>``, :mod:`bnn.optim.stage`)."""
+
+    lr: float | None = setting(None, Number(0), "learning rate of the group (0 freezes it)")
+    weight_decay: float | None = setting(None, Number(0), "weight decay of the group")
+
+
+OPTIMIZER = ComponentField(
+    "adam",
+    {
+        "lr": Number(0, description="learning rate"),
+        "weight_decay": Number(0, description="weight decay"),
+        "momentum": Number(0, maximum=1, exclusive_maximum=True, description="SGD momentum"),
+        "groups": MapOf(Nested(section=ParameterGroup), description="options per parameter group"),
+    },
+    "an optimizer of bnn.optim (adam, sgd, bop, ...) and its options",
+)
+LR_SCHEDULE = ComponentField(
+    "constant",
+    {
+        "warmup": Integer(0, description="linear warm-up epochs"),
+        "gamma": OneOf(
+            (Number(0, exclusive_minimum=True), ListOf(Number(0, exclusive_minimum=True))),
+            "the factor at each milestone, or one factor per milestone",
+        ),
+        "milestones": ListOf(Integer(1), min_items=0, description="epochs at which the lr is multiplied by gamma"),
+    },
+    "an lr schedule of bnn.optim.lr (constant, cosine, linear, step, ...) and its options",
+)
+ESTIMATOR = ComponentField(None, {}, "an estimator name, or {name: NAME, option: value} (e.g. {name: ede, t_min: 0.1})")
+
+
+@dataclass(frozen=True)
+class BinarySpec(Section):
     """How binary layers binarize (docs/methods.md §0.1–0.3, §3.2): conv type, estimators, scaling, sign(0)."""
 
-    conv: str = "standard"
-    weight_estimator: Component = Component("clipped_ste")
-    act_estimator: Component = Component("clipped_ste")
-    scaling: str = "none"
-    sign_zero: str = "plus"
-
-    @classmethod
-    def parse(cls, value: Any, key: str) -> BinarySpec:
-        value = mapping(value, key)
-        check_keys(value, [f.name for f in fields(cls)], key)
-        spec = cls()
-        return cls(
-            conv=str(value.get("conv", spec.conv)),
-            weight_estimator=Component.parse(
-                value.get("weight_estimator", spec.weight_estimator.name), f"{key}.weight_estimator"
-            ),
-            act_estimator=Component.parse(value.get("act_estimator", spec.act_estimator.name), f"{key}.act_estimator"),
-            scaling=str(value.get("scaling", spec.scaling)),
-            sign_zero=choice(value.get("sign_zero", spec.sign_zero), f"{key}.sign_zero", SIGN_ZERO),
-        )
+    conv: str = setting("standard", NAME, "binary conv type: standard, or self_distribution (SD-BNN, §3.2)")
+    weight_estimator: Component = setting(Component("clipped_ste"), ESTIMATOR, "the weights' sign and its gradient")
+    act_estimator: Component = setting(Component("clipped_ste"), ESTIMATOR, "the activations' sign and its gradient")
+    scaling: str = setting("none", NAME, "scale of the binary weights (none, channel_mean, ...)")
+    sign_zero: str = setting("plus", Choice(("plus", "zero")), "sign(0): plus (+1) or zero (0, sign0)")
 
     def to_dict(self) -> dict:
         return {
@@ -135,12 +167,7 @@ class BinarySpec:
 
     def layer_options(self) -> dict:
         """The keyword arguments of ``BinaryLayer.configure``."""
-        return {
-            "weight_estimator": self.weight_estimator.to_value(),
-            "act_estimator": self.act_estimator.to_value(),
-            "scaling": self.scaling,
-            "sign_zero": self.sign_zero,
-        }
+        return {k: v for k, v in self.to_dict().items() if k != "conv"}
 
 
 @dataclass(frozen=True)
@@ -152,6 +179,10 @@ class Term:
     options: dict = field(default_factory=dict)
 
 
+TERM_WEIGHT = Number(0, description="the term's weight in the sum")
+TERM_OPTIONS = {"temperature": Number(0, exclusive_minimum=True, description="softmax temperature")}
+
+
 @dataclass(frozen=True)
 class LossSpec:
     """A loss as a weighted sum of named terms (:mod:`bnn.losses`), e.g. ``{ce: 1.0}`` or Hinton KD as
@@ -161,40 +192,60 @@ class LossSpec:
 
     @classmethod
     def parse(cls, value: Any, key: str) -> LossSpec:
-        value = mapping(value, key)
-        if not value:
-            raise BnnError(f"{key}: no term; write e.g. {{ce: 1.0}}")
-        terms = []
-        for name, setting in value.items():
-            where = f"{key}.{name}"
-            options = dict(setting) if isinstance(setting, dict) else {"weight": setting}
-            weight = options.pop("weight", 1.0)
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)):
-                raise BnnError(f"{where}: {setting!r} must be a weight (a number) or {{weight: w, option: value}}")
-            terms.append(Term(str(name), float(weight), options))
-        return cls(tuple(terms))
+        return LossField().parse(value, key)
 
     def to_dict(self) -> dict:
         return {t.name: {"weight": t.weight, **t.options} if t.options else t.weight for t in self.terms}
 
 
 @dataclass(frozen=True)
-class Progress:
+class LossField(Field):
+    description: str = (
+        "a weighted sum of named terms, term: weight or term: {weight: w, option: value}, e.g. "
+        "{kd: {weight: 0.9, temperature: 4.0}, ce: 0.1}; terms: ce, kd, distributional, skd_features, "
+        "skd_labels, skd_cluster"
+    )
+
+    def form(self) -> str:
+        return "a mapping term: weight (>= 0) or term: {weight: w, option: value}, e.g. {ce: 1.0}"
+
+    def parse(self, value: Any, key: str) -> LossSpec:
+        if not isinstance(value, dict) or not value:
+            raise BnnError(f"{key}: {value!r} must be {self.form()}")
+        terms = []
+        for name, setting_ in value.items():
+            where = f"{key}.{name}"
+            options = dict(setting_) if isinstance(setting_, dict) else {"weight": setting_}
+            weight = TERM_WEIGHT.parse(
+                options.pop("weight", 1.0), f"{where}.weight" if isinstance(setting_, dict) else where
+            )
+            for option, declared in TERM_OPTIONS.items():
+                if option in options:
+                    declared.parse(options[option], f"{where}.{option}")
+            terms.append(Term(str(name), float(weight), options))
+        return LossSpec(tuple(terms))
+
+    def json_schema(self) -> dict:
+        term = {
+            "type": "object",
+            "properties": {"weight": TERM_WEIGHT.schema(), **{k: f.schema() for k, f in TERM_OPTIONS.items()}},
+        }
+        return {"type": "object", "minProperties": 1, "additionalProperties": {"oneOf": [TERM_WEIGHT.schema(), term]}}
+
+    def examples(self) -> tuple[list, list]:
+        valid = [{"ce": 1.0}, {"kd": {"weight": 0.9, "temperature": 4.0}, "ce": 0.1}, {"ce": 0}]
+        invalid = [{}, "ce", {"ce": -1.0}, {"ce": "x"}, {"kd": {"weight": -0.5}}, {"kd": {"temperature": 0}}]
+        return valid, invalid
+
+
+@dataclass(frozen=True)
+class Progress(Section):
     """Progress within an epoch: a tqdm bar on a terminal, else a line every ``interval`` seconds (0: none)."""
 
-    interval: float = 30.0
-
-    @classmethod
-    def parse(cls, value: Any, key: str) -> Progress:
-        value = mapping(value, key)
-        check_keys(value, ["interval"], key)
-        interval = value.get("interval", cls.interval)
-        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval < 0:
-            raise BnnError(f"{key}.interval: {interval!r} must be a number of seconds >= 0 (0: no progress lines)")
-        return cls(float(interval))
+    interval: float = setting(30.0, Number(0), "seconds between progress lines off a terminal (0: none)")
 
     def to_dict(self) -> dict:
-        return {"interval": self.interval}
+        return {"interval": float(self.interval)}
 
 
 @dataclass(frozen=True)
@@ -206,77 +257,70 @@ class ModelSpec:
 
     @classmethod
     def parse(cls, value: Any, key: str) -> ModelSpec:
-        value = mapping(value, key)
-        if "arch" not in value:
-            raise BnnError(f"{key}.arch: missing; name an architecture of bnn.models, e.g. arch: mlp")
-        return cls(str(value["arch"]), {k: v for k, v in value.items() if k != "arch"})
+        return ModelSpecField().parse(value, key)
 
     def to_dict(self) -> dict:
         return {"arch": self.arch, **self.options}
 
 
-def mapping(value: Any, key: str) -> dict:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise BnnError(f"{key}: {value!r} must be a mapping")
-    return value
+@dataclass(frozen=True)
+class ModelSpecField(Field):
+    description: str = "an architecture of bnn.models and its options, e.g. {arch: mlp, hidden: [256, 256]}"
+
+    def form(self) -> str:
+        return "a mapping {arch: NAME, option: value}"
+
+    def parse(self, value: Any, key: str) -> ModelSpec:
+        if not isinstance(value, dict):
+            raise BnnError(f"{key}: {value!r} must be {self.form()}")
+        if "arch" not in value:
+            raise BnnError(f"{key}.arch: missing; name an architecture of bnn.models, e.g. arch: mlp")
+        if not isinstance(value["arch"], str):
+            raise BnnError(f"{key}.arch: {value['arch']!r} must be an architecture name, e.g. mlp")
+        return ModelSpec(value["arch"], {k: v for k, v in value.items() if k != "arch"})
+
+    def json_schema(self) -> dict:
+        return {"type": "object", "required": ["arch"], "properties": {"arch": {"type": "string"}}}
+
+    def examples(self) -> tuple[list, list]:
+        return [{"arch": "mlp"}, {"arch": "mlp", "hidden": [8]}], [{}, "mlp", {"arch": 3}]
 
 
-PARSERS = {
-    "epochs": lambda v, k: integer(v, k, 1),
-    "batch_size": lambda v, k: integer(v, k, 1),
-    "device": device_name,
-    "schedule": lambda v, k: Schedule.parse(mapping(v, k), k),
-    "binary": BinarySpec.parse,
-    "optimizer": lambda v, k: Component.parse(v, k, default_name="adam"),
-    "lr_schedule": lambda v, k: Component.parse(v, k, default_name="constant"),
-    "loss": LossSpec.parse,
-    "augment": lambda v, k: Augment.parse(mapping(v, k), k),
-    "amp": lambda v, k: choice(v, k, AMP),
-    "channels_last": boolean,
-    "distributed": lambda v, k: Distributed.parse(mapping(v, k), k),
-    "threads": lambda v, k: integer(v, k, 1),
-    "workers": lambda v, k: None if v is None else integer(v, k, 0),
-    "compile": boolean,
-    "progress": Progress.parse,
-}
+MODEL_SPEC = ModelSpecField()
 
 
 @dataclass(frozen=True, kw_only=True)
-class Settings:
+class Settings(Section):
     """What ``train``, a recipe or a stage may set; each field's default is the one default of that key."""
 
-    epochs: int | None = None  # required by a stage
-    batch_size: int | None = None  # required by a stage
-    device: str = "auto"
-    schedule: Schedule = Schedule()
-    binary: BinarySpec = BinarySpec()
-    optimizer: Component = Component("adam", {"lr": 1e-3})
-    lr_schedule: Component = Component("constant")
-    loss: LossSpec = LossSpec()
-    augment: Augment = Augment()
-    amp: str = "none"
-    channels_last: bool = False
-    distributed: Distributed = Distributed()
-    threads: int = 1
-    workers: int | None = None  # None: min(8, CPUs) DataLoader processes for a streamed dataset
-    compile: bool = False
-    progress: Progress = Progress()
-
-    @classmethod
-    def keys(cls) -> list[str]:
-        return [f.name for f in fields(Settings)]
-
-    @classmethod
-    def values(cls, setting: dict, key: str) -> dict:
-        """The typed value of each key of ``setting`` (a config level's mapping); unknown keys are refused."""
-        check_keys(setting, Settings.keys(), key, "setting")
-        return {name: PARSERS[name](value, f"{key}.{name}" if key else name) for name, value in setting.items()}
-
-    @classmethod
-    def parse(cls, setting: dict, key: str) -> Settings:
-        return cls(**cls.values(setting, key))
+    epochs: int | None = setting(None, Integer(1, nullable=True), "training epochs (required by a stage)")
+    batch_size: int | None = setting(None, Integer(1, nullable=True), "training batch (required by a stage)")
+    device: str = setting("auto", DEVICE, "where the stage trains: cpu, cuda, cuda:N or auto")
+    schedule: Schedule = setting(Schedule(), Nested(section=Schedule), "which layers are binary when")
+    binary: BinarySpec = setting(BinarySpec(), Nested(section=BinarySpec), "how binary layers binarize")
+    optimizer: Component = setting(Component("adam", {"lr": 1e-3}), OPTIMIZER)
+    lr_schedule: Component = setting(Component("constant"), LR_SCHEDULE)
+    loss: LossSpec = setting(LossSpec(), LossField())
+    augment: Augment = setting(
+        Augment(), Nested(section=Augment), "batched on-device training augmentation (val/test never augmented)"
+    )
+    amp: str = setting(
+        "none",
+        Choice(AMP),
+        "none; bf16: the forward under torch.autocast (CPU and CUDA); binary_bf16: only the W1/A1 products in bfloat16",
+    )
+    channels_last: bool = setting(False, Boolean(), "NHWC memory format for model and inputs")
+    distributed: Distributed = setting(
+        Distributed(),
+        Nested(section=Distributed),
+        "one stage as nproc processes (torchrun + DistributedDataParallel); batch_size is the global batch",
+    )
+    threads: int = setting(1, Integer(1), "torch CPU threads of the stage")
+    workers: int | None = setting(
+        None, Integer(0, nullable=True), "DataLoader processes of a streamed dataset (null: min(8, CPUs))"
+    )
+    compile: bool = setting(False, Boolean(), "torch.compile the forward")
+    progress: Progress = setting(Progress(), Nested(section=Progress), "progress within an epoch")
 
     def settings_dict(self) -> dict:
         return {name: to_plain(getattr(self, name)) for name in Settings.keys()}
@@ -302,7 +346,7 @@ IDENTITY_KEYS = ("run", "seed", "data", "model", "init", "teacher")
 
 @dataclass(frozen=True, kw_only=True)
 class StageSpec(Settings):
-    """One training stage, fully resolved (docs/architecture.md: a stage = one job = one ``bnn train``)."""
+    """One training stage, fully resolved: one job, one ``bnn train`` (docs/architecture.md, "A stage per job")."""
 
     run: RunId
     seed: int
@@ -314,19 +358,23 @@ class StageSpec(Settings):
     @classmethod
     def parse(cls, spec: dict, key: str = "spec") -> StageSpec:
         """A stage from its mapping (``spec.yaml``, or the plan's merged settings plus identity)."""
-        spec = mapping(spec, key)
+        if not isinstance(spec, dict):
+            raise BnnError(f"{key}: {spec!r} must be a mapping (a stage spec, e.g. a run's spec.yaml)")
         check_keys(spec, [*IDENTITY_KEYS, *Settings.keys()], key)
         for required in ("run", "data", "model", "epochs", "batch_size"):
             if spec.get(required) is None:
                 raise BnnError(f"{key}.{required}: missing; set it (epochs and batch_size in train: or the recipe)")
-        run = mapping(spec["run"], f"{key}.run")
+        run = spec["run"]
+        if not isinstance(run, dict):
+            raise BnnError(f"{key}.run: {run!r} must be a mapping {{dataset, model, method, seed, stage}}")
         check_keys(run, [f.name for f in fields(RunId)], f"{key}.run")
-        settings = cls.values({k: v for k, v in spec.items() if k not in IDENTITY_KEYS}, key)
+        settings = Settings.values({k: v for k, v in spec.items() if k not in IDENTITY_KEYS}, key)
+        seed = Integer(0).parse(spec.get("seed", 0), f"{key}.seed")
         return cls(
-            run=RunId(**{**run, "seed": int(run.get("seed", spec.get("seed", 0)))}),
-            seed=integer(spec.get("seed", 0), f"{key}.seed", 0),
+            run=RunId(**{**run, "seed": int(run.get("seed", seed))}),
+            seed=seed,
             data=str(spec["data"]),
-            model=ModelSpec.parse(spec["model"], f"{key}.model"),
+            model=MODEL_SPEC.parse(spec["model"], f"{key}.model"),
             init=spec.get("init"),
             teacher=spec.get("teacher"),
             **settings,

@@ -5,11 +5,12 @@ torchvision's RandomCrop(32, padding=4), or edge as SKD) and horizontal flip, ap
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch.nn import functional as F
 
-from bnn.errors import BnnError
+from bnn.config.fields import Boolean, Choice, Integer, Section, setting
 
 PADDING_MODES = {"zeros": "constant", "edge": "replicate"}
 
@@ -29,27 +30,14 @@ def crop(
 
 
 @dataclass(frozen=True)
-class Augment:
+class Augment(Section):
     """The ``augment`` stage setting: ``{crop: padding, flip: bool, padding_mode: zeros|edge}``."""
 
-    crop: int = 0
-    flip: bool = False
-    padding_mode: str = "zeros"
+    default_key: ClassVar[str] = "augment"
 
-    @classmethod
-    def parse(cls, setting: dict | None, key: str = "augment") -> Augment:
-        setting = dict(setting or {})
-        unknown = sorted(set(setting) - {"crop", "flip", "padding_mode"})
-        if unknown:
-            raise BnnError(f"{key}.{unknown[0]}: unknown option; known: crop, flip, padding_mode")
-        augment = cls(**setting)
-        if not isinstance(augment.crop, int) or augment.crop < 0:
-            raise BnnError(f"{key}.crop: {augment.crop!r} must be an integer >= 0 (the padding in pixels)")
-        if not isinstance(augment.flip, bool):
-            raise BnnError(f"{key}.flip: {augment.flip!r} must be true or false")
-        if augment.padding_mode not in PADDING_MODES:
-            raise BnnError(f"{key}.padding_mode: {augment.padding_mode!r} must be one of {', '.join(PADDING_MODES)}")
-        return augment
+    crop: int = setting(0, Integer(0), "random crop after padding by this many pixels")
+    flip: bool = setting(False, Boolean(), "random horizontal flip")
+    padding_mode: str = setting("zeros", Choice(tuple(PADDING_MODES)), "padding of the crop: zeros or edge (SKD-BNN)")
 
     def __bool__(self) -> bool:
         return self.crop > 0 or self.flip

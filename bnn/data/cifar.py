@@ -1,7 +1,7 @@
 """CIFAR-10 and CIFAR-100: torchvision's pickled batches under data_root (``cifar-10-batches-py``,
 ``cifar-100-python``), read directly (torchvision's md5 check would refuse re-made files); downloaded by
 torchvision when missing and online. CIFAR-10 falls back to an ImageFolder copy (``cifar10-jpg``
-folder or ``.tar.gz``) when the batches are absent. Validation hold-out 5000 (docs/methods.md §0.7, §5.5)."""
+folder or ``.tar.gz``) when the batches are absent. Validation hold-out 5000 (docs/methods.md §0.7)."""
 
 from __future__ import annotations
 

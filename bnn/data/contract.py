@@ -1,4 +1,4 @@
-"""The results/data contract (docs/architecture.md, data flow), of one of two kinds (``meta.json``'s ``kind``):
+"""The results/data contract (docs/architecture.md, "Data flow"), of one of two kinds (``meta.json``'s ``kind``):
 
 - ``tensors``: ``results/data/{dataset}/{train,val,test}.pt`` hold
   ``{"images": uint8 (N,C,H,W), "labels": int64 (N,)}``; ``source`` holds SHA-256 checksums of the source files

@@ -2,8 +2,8 @@
 builds models on the meta device), and loads the raw splits at prepare time.
 
 Options per dataset come from the config's ``dataset_options.<name>`` mapping: ``val_size`` (the
-validation hold-out, overriding ``split.val_size``; 5000 for MNIST/CIFAR as the papers, docs/methods.md
-§0.7, §5.5), ``download`` (let torchvision download missing files into data_root, default true) and,
+validation hold-out, overriding ``split.val_size``; 5000 for MNIST/CIFAR as Iterative Training, docs/methods.md
+§0.7), ``download`` (let torchvision download missing files into data_root, default true) and,
 for ``image_folder``, ``path``, ``size``, ``num_classes``, ``channels`` and ``stream``; for ``imagenet``,
 ``path``, ``size`` (the training crop) and ``num_classes``.
 
@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from bnn.config.fields import Boolean, Choice, Integer, Number, Section, Text, setting
 from bnn.data.cifar import load_cifar10, load_cifar100
 from bnn.data.idx import load_fashion_mnist, load_mnist
 from bnn.data.image_folder import load_image_folder
@@ -35,6 +36,27 @@ from bnn.registry import Registry
 COMMON_OPTIONS = ("val_size", "download")
 FOLDER_OPTIONS = ("path", "size", "num_classes", "channels", "stream")
 IMAGENET_OPTIONS = ("val_size", "path", "size", "num_classes")
+
+
+@dataclass(frozen=True)
+class DatasetOptions(Section):
+    """``dataset_options.<name>``: every option a dataset may take (which ones it takes: ``DatasetInfo.options``)."""
+
+    val_size: float | None = setting(
+        None, Number(0, exclusive_minimum=True), "validation hold-out for this dataset, overriding split.val_size"
+    )
+    download: bool | None = setting(None, Boolean(), "let torchvision download missing files into data_root")
+    path: str | None = setting(
+        None, Text(), "image_folder: folder or .tar.gz; imagenet: its folder (relative to data_root)"
+    )
+    size: int | None = setting(None, Integer(1), "image_folder: images resized to size x size; imagenet: the crop")
+    num_classes: int | None = setting(
+        None, Integer(1), "image_folder: class folders under train/; imagenet: 1000 unless a subset"
+    )
+    channels: int | None = setting(None, Choice((1, 3)), "image_folder: 1 (grey) or 3 (RGB)")
+    stream: bool | None = setting(
+        None, Boolean(), "image_folder: index the folder and decode batches with a DataLoader (too large for memory)"
+    )
 
 
 @dataclass(frozen=True)

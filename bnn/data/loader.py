@@ -1,4 +1,4 @@
-"""In-memory loader: the whole uint8 split lives as one tensor on the training device (docs/architecture.md, speed).
+"""In-memory loader: each uint8 split is one tensor on the training device (docs/architecture.md, "Speed principles").
 
 Batches are index slices of that tensor, normalised on the device; shuffling uses a generator seeded
 from (seed, epoch), so an epoch's order is reproducible on its own (for resuming). No per-sample

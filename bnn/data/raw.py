@@ -1,6 +1,6 @@
 """What a reader returns (``RawDataset``) and the helpers every file-based reader shares: finding the
 source files under ``data_root``, checksumming them, the one-line missing-data error, and the
-torchvision download used only when the files are missing (docs/architecture.md, data flow)."""
+torchvision download used only when the files are missing (docs/architecture.md, "Data flow")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a trained model's layers become in a deployed graph, and the refusals (docs/architecture.md "Deploy").
+"""What a trained model's layers become in a deployed graph, and the refusals (docs/architecture.md, "Deploy").
 
 Each binarizable layer has a kind from its switches: ``W1/A1`` (binary weights and activations: the
 binary kernel), ``W1/A32`` (binary weights only: a float conv with ±scale_c weights, no kernel gain),

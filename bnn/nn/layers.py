@@ -1,10 +1,10 @@
-"""Binarizable layers: BinaryLinear and BinaryConv2d (docs/architecture.md, core abstraction).
+"""Binarizable layers: BinaryLinear and BinaryConv2d (docs/architecture.md, "Core abstraction").
 
 Each layer carries two independent switches, ``binary_weights`` and ``binary_acts``, flipped by a
 schedule between epochs. With both off the layer is an ordinary float layer, so one architecture
 serves the float teacher, every binary method, and every layer-by-layer schedule.
 
-Speed (docs/architecture.md, speed principles): a binarized tensor is one autograd node (``bnn.nn.signs``), written
+Speed (docs/architecture.md, "Speed principles"): a binarized tensor is one autograd node (``bnn.nn.signs``), written
 by the forward into tensors reused step after step (:mod:`bnn.nn.workspace`). Outside training (eval mode,
 no graph) the binary weight is computed once and reused until a parameter changes (:mod:`bnn.nn.cache`);
 the real weight that a scaling signs (``real_weight``) is kept from the last forward for SKD-BNN's shadow

@@ -1,4 +1,4 @@
-"""Tensors a binary layer writes every step, reused instead of allocated (docs/architecture.md, speed principles).
+"""Tensors a binary layer writes every step, reused instead of allocated (docs/architecture.md, "Speed principles").
 
 A fresh large CPU tensor costs a page fault per 4 KiB on first touch, more than the pass that fills it.
 A :class:`Workspace` hands out the same tensor for a role step after step, but only while nothing else

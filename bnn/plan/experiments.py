@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from bnn.config.files import check_top_level, selected
+from bnn.config.experiment import ExperimentConfig
 from bnn.config.recipes import Recipe, Recipes, per_layer_stages, stage_settings
 from bnn.config.schedule import SENSITIVITY_ORDERS
-from bnn.config.sections import CompareSettings, DeploySettings
-from bnn.config.spec import ModelSpec, RunId, Settings, StageSpec
+from bnn.config.spec import RunId, Settings, StageSpec
 from bnn.data.datasets import DatasetInfo, dataset_info
 from bnn.errors import BnnError
 from bnn.losses import build_loss
@@ -50,23 +49,23 @@ class Stage:
 
 
 class Plan:
-    def __init__(self, config: dict):
-        self.config = check_top_level(config)
+    def __init__(self, config: dict | ExperimentConfig):
+        """The plan of a config: a parsed :class:`ExperimentConfig`, or the mapping to parse (files stacked)."""
+        self.config = config if isinstance(config, ExperimentConfig) else ExperimentConfig.parse(config)
         self.recipes = Recipes(self.config)
-        self.deploy = DeploySettings.parse(self.config.get("deploy"))
-        self.compare = CompareSettings.parse(self.config.get("compare"), list(self.recipes.recipes))
+        self.deploy = self.config.deploy
+        self.compare = self.config.compare
+        self.compare.check_recipes(list(self.config.recipes))
         self._stages: dict[tuple, Stage] = {}
         self._experiment_stages: dict[Experiment, list[Stage]] = {}
         self._resolved: dict[Experiment, Recipe] = {}
         self.experiments: list[Experiment] = []
-        for dataset in selected(self.config, "datasets"):
+        for dataset in self.config.datasets:
             self._dataset(dataset)
-            for model in selected(self.config, "models"):
+            for model in self.config.models:
                 self.recipes.model_spec(model)
-                methods = [m for m in selected(self.config, "methods") if self.recipes.applies(m, dataset, model)]
-                self.experiments += [
-                    (dataset, model, m, int(seed)) for m in methods for seed in selected(self.config, "seeds")
-                ]
+                methods = [m for m in self.config.methods if self.recipes.applies(m, dataset, model)]
+                self.experiments += [(dataset, model, m, seed) for m in methods for seed in self.config.seeds]
         if not self.experiments:
             raise BnnError(
                 "methods: no selected recipe applies to the selected datasets and models; check the "
@@ -76,10 +75,7 @@ class Plan:
             self._add(*experiment)
 
     def _dataset(self, dataset: str) -> DatasetInfo:
-        return dataset_info(dataset, (self.config.get("dataset_options") or {}).get(dataset), "datasets")
-
-    def _model(self, model: str) -> ModelSpec:
-        return ModelSpec.parse(self.recipes.model_spec(model), f"model_specs.{model}")
+        return dataset_info(dataset, self.config.dataset_options.get(dataset), "datasets")
 
     # ---- stages ------------------------------------------------------------------------------
     def _add(self, dataset: str, model: str, method: str, seed: int) -> list[Stage]:
@@ -88,7 +84,7 @@ class Plan:
         if experiment in self._experiment_stages:
             return self._experiment_stages[experiment]
         recipe = self._resolved[experiment] = self.recipes.resolve(method, dataset, model)
-        info, model_spec = self._dataset(dataset), self._model(model)
+        info, model_spec = self._dataset(dataset), self.recipes.model_spec(model)
         for key, setting in (("train", self.recipes.train), (f"recipes.{method}", recipe.settings)):
             check_settings(
                 Settings.parse(setting, key), model_spec, f"model_specs.{model}", dataset, info, key, stage=False
@@ -99,7 +95,7 @@ class Plan:
         raw_stages = recipe.stages
         if recipe.per_layer:
             key = f"recipes.{method}.stages[0]"
-            template = Settings.parse(stage_settings(recipe, raw_stages[0], key), key)
+            template = Settings.parse(stage_settings(recipe, raw_stages[0]), key)
             n_layers = len(template.schedule.controlled(binarizable_count(model_spec, info, f"model_specs.{model}")))
             raw_stages = per_layer_stages(recipe, n_layers)
         stages: list[Stage] = []
@@ -113,7 +109,7 @@ class Plan:
         self, experiment: Experiment, recipe: Recipe, raw: dict, earlier: list[Stage], teacher: str | None, key: str
     ) -> Stage:
         dataset, model, method, seed = experiment
-        settings = stage_settings(recipe, raw, key)
+        settings = stage_settings(recipe, raw)
         name = str(raw["name"])
         if any(s.run.stage == name for s in earlier):
             raise BnnError(f"{key}.name: stage {name!r} appears twice in recipe {method!r}")
@@ -132,7 +128,7 @@ class Plan:
             "run": {"dataset": dataset, "model": model, "method": method, "seed": seed, "stage": name},
             "seed": seed,
             "data": layout.path(layout.DATA, dataset=dataset),
-            "model": self.recipes.model_spec(model),
+            "model": self.recipes.model_spec(model).to_dict(),
             "init": init,
             "teacher": teacher,
         }
@@ -151,28 +147,26 @@ class Plan:
     def _resolve_sensitivity(self, experiment: Experiment, settings: dict, key: str) -> None:
         """Point an ascend/descend order at the sensitivity table of its per-layer recipe (same experiment)."""
         dataset, model, _, seed = experiment
-        schedule = settings.get("schedule") or {}
-        acts = schedule.get("acts")
-        if isinstance(acts, dict) and acts.get("order") in SENSITIVITY_ORDERS:
+        schedule = Settings.parse({"schedule": settings.get("schedule")}, key).schedule
+        if schedule.acts.order in SENSITIVITY_ORDERS:
             raise BnnError(
-                f"{key}.schedule.acts.order: {acts['order']!r} is for weights only; use forward, reverse, "
+                f"{key}.schedule.acts.order: {schedule.acts.order!r} is for weights only; use forward, reverse, "
                 "random or a permutation"
             )
-        weights = schedule.get("weights")
-        if not (isinstance(weights, dict) and weights.get("order") in SENSITIVITY_ORDERS):
+        if schedule.weights.order not in SENSITIVITY_ORDERS:
             return
-        source = weights.get("sensitivity", "sensitivity")
+        source = schedule.weights.sensitivity or "sensitivity"
         where = f"{key}.schedule.weights.sensitivity"
         if not self.recipes.raw(source, where).get("per_layer"):
             raise BnnError(f"{where}: recipe {source!r} is not a sensitivity recipe; name one with per_layer: true")
-        layer_stage = self._add(dataset, model, source, seed)[0]
-        theirs, ours = layer_stage.spec.schedule.layers, schedule.get("layers", "inner")
-        if theirs != ours:
+        theirs = self._add(dataset, model, source, seed)[0].spec.schedule.layers
+        if theirs != schedule.layers:
             raise BnnError(
-                f"{key}.schedule.layers: {ours!r}, but sensitivity recipe {source!r} ranks layers: "
+                f"{key}.schedule.layers: {schedule.layers!r}, but sensitivity recipe {source!r} ranks layers: "
                 f"{theirs!r}; use the same layers setting in both"
             )
-        weights["sensitivity"] = layout.path(layout.SENSITIVITY, dataset=dataset, model=model, method=source, seed=seed)
+        path = layout.path(layout.SENSITIVITY, dataset=dataset, model=model, method=source, seed=seed)
+        settings["schedule"]["weights"]["sensitivity"] = path
 
     # ---- queries used by the workflow and the report -----------------------------------------
     def stage(self, dataset: str, model: str, method: str, seed: int | str, stage: str) -> Stage:

@@ -1,4 +1,4 @@
-"""Per-epoch resume state of a stage (docs/architecture.md, reliability principles).
+"""Per-epoch resume state of a stage (docs/architecture.md, "Reliability principles").
 
 ``resume.pt`` sits in the run folder but is not a declared Snakemake output, so it survives a killed
 job (Snakemake deletes the declared outputs of a failed job). It holds everything the next epoch

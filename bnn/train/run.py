@@ -1,4 +1,4 @@
-"""One training stage — the single loop every method runs through (docs/architecture.md, "a stage per job").
+"""One training stage — the single loop every method runs through (docs/architecture.md, "A stage per job").
 
 A stage spec (:class:`bnn.config.spec.StageSpec`, written to ``spec.yaml`` in the run folder) says which data, model,
 binarization schedule, loss, optimizer and epochs to use, and which checkpoints to start from (``init``) and to

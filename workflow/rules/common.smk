@@ -1,6 +1,7 @@
-# Config checks and the plan: every experiment and stage, resolved from the config by bnn (bnn/plan.py), after
-# the --config scale=NAME overlay. Both run before any job starts; each error is one line naming the key path.
-# Every path comes from bnn/layout.py; no rule types one.
+# Config checks and the plan: the config parsed once by bnn (bnn/config/experiment.py: the --config scale=NAME
+# overlay merged, every key checked, the same one-line messages as bnn plan and bnn train), every experiment and
+# stage resolved (bnn/plan/experiments.py), then the schema generated from bnn's declarations (bnn schema) checked
+# as Snakemake workflows do. All run before any job starts. Every path comes from bnn/plan/layout.py.
 import json
 import os
 
@@ -9,7 +10,7 @@ from snakemake.utils import validate
 
 from bnn.plan import layout
 from bnn.plan import resources as stage_resources
-from bnn.config.files import apply_scale
+from bnn.config.experiment import ExperimentConfig
 from bnn.config.schema_errors import schema_error_line
 from bnn.errors import BnnError
 from bnn.plan.experiments import Plan
@@ -17,20 +18,16 @@ from bnn.report import targets
 from bnn.report.registry import FIGURES, TABLES
 
 try:
-    config.update(apply_scale(config))  # --config scale=NAME: merge scales[NAME] over the config, in place
+    CONFIG = ExperimentConfig.parse(config)
+    PLAN = Plan(CONFIG)
 except BnnError as error:
     raise WorkflowError(f"config: {error}") from None
 
 try:
-    validate(config, "../schemas/config.schema.yaml")
+    validate(CONFIG.source, "../schemas/config.schema.yaml")
 except WorkflowError as error:
     # snakemake keeps jsonschema's ValidationError as the implicit context of its WorkflowError
     raise WorkflowError(f"config: {schema_error_line(error.__context__)}") from None
-
-try:
-    PLAN = Plan(config)
-except BnnError as error:
-    raise WorkflowError(f"config: {error}") from None
 
 BNN_ENV = "../../envs/bnn.yaml"  # relative to the rule files
 

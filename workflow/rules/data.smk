@@ -7,10 +7,10 @@ rule prepare_data:
         f"{layout.BENCHMARKS}/prepare_data/{{dataset}}.tsv"
     params:
         out_dir=lambda wildcards, output: os.path.dirname(output[0]),
-        data_root=config["data_root"],
-        split_seed=config["split"]["seed"],
-        val_size=config["split"]["val_size"],
-        options=lambda wildcards: json.dumps(config.get("dataset_options", {}).get(wildcards.dataset, {})),
+        data_root=CONFIG.data_root,
+        split_seed=CONFIG.split.seed,
+        val_size=CONFIG.split.val_size,
+        options=lambda wildcards: json.dumps(CONFIG.dataset_options.get(wildcards.dataset, {})),
     conda:
         BNN_ENV
     shell:

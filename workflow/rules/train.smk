@@ -2,7 +2,7 @@
 # setting it uses re-runs exactly this stage and what depends on it; the speed-only settings (threads, workers,
 # compile, progress) travel as threads and a resource, which never trigger a re-run. Inputs: prepared data, the
 # previous stage's checkpoint (init), the teacher's checkpoint (KD). Resources (cluster executors, e.g.
-# profiles/slurm) come from the stage's spec via bnn/resources.py; a profile's set-resources overrides them.
+# profiles/slurm) come from the stage's spec via bnn/plan/resources.py; a profile's set-resources overrides them.
 rule train_stage:
     input:
         unpack(lambda wildcards: stage_of(wildcards).inputs()),
