@@ -150,3 +150,37 @@ def test_nothing_outside_docs_cites_the_outside_notes():
         if name in line
     ]
     assert not cited, "cite docs/methods.md or docs/architecture.md instead:\n" + "\n".join(cited)
+
+
+MODULE_REFERENCE = re.compile(r"(?<![\w/.])bnn(?:\.[A-Za-z_]\w*)+")
+FILE_NAMES = ("bnn.pt", "bnn.yaml")  # model.bnn.pt, envs/bnn.yaml: files, not modules
+
+
+def resolves(reference: str) -> bool:
+    """``bnn.a.b.name``: a module of bnn, or an attribute of one."""
+    import importlib
+
+    parts = reference.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:split]))
+        except ModuleNotFoundError:
+            continue
+        for name in parts[split:]:
+            if not hasattr(found, name):
+                return False
+            found = getattr(found, name)
+        return True
+    return False
+
+
+def test_every_module_the_docs_name_exists():
+    """A module path in the docs (``bnn.plan.layout``, ``bnn.config.files.merge``) names what the code has."""
+    docs = [p for p in files() if p.suffix == ".md"]
+    missing = sorted(
+        f"{path}: {reference}"
+        for path in docs
+        for reference in set(MODULE_REFERENCE.findall(text(path)))
+        if reference not in FILE_NAMES and not reference.endswith(FILE_NAMES) and not resolves(reference)
+    )
+    assert missing == []
