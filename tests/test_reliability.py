@@ -3,6 +3,7 @@
 import json
 import signal
 import subprocess
+import sys
 import time
 
 import pandas as pd
@@ -10,7 +11,7 @@ import psutil
 import pytest
 import torch
 import yaml
-from conftest import snakemake_command, snakemake_env
+from conftest import REPO, snakemake_command, snakemake_env
 
 from bnn.config.spec import StageSpec
 from bnn.errors import BnnError
@@ -120,10 +121,16 @@ def test_sigkilled_stage_resumes_and_matches_an_uninterrupted_run(tmp_path):
 @pytest.mark.parametrize(
     "overlay,message",
     [
-        ({"train": {"epochs": 0}}, "config: train.epochs: 0 is less than the minimum of 1"),
+        ({"train": {"epochs": 0}}, "config: train.epochs: 0 must be an integer >= 1"),
         (
             {"train": {"optimizer": {"name": "adam", "lr": "1e-3"}}},
-            "config: train.optimizer.lr: '1e-3' is not of type 'number'",
+            "config: train.optimizer.lr: '1e-3' must be a number >= 0 (YAML reads 1e-3 as text: write it with a dot",
+        ),
+        ({"train": {"amp": "fp16"}}, "config: train.amp: 'fp16' must be one of none, bf16, binary_bf16"),
+        ({"train": {"loss": {"ce": -1.0}}}, "config: train.loss.ce: -1.0 must be a number >= 0"),
+        (
+            {"scale": "smoke", "scales": {"smoke": {"train": {"epoch": 1}}}},
+            "config: train.epoch: unknown key (did you mean 'epochs'?)",
         ),
         ({"methods": ["float", "adambn"]}, "config: methods: unknown recipe 'adambn' (did you mean 'adambnn'?)"),
         (
@@ -141,8 +148,8 @@ def test_sigkilled_stage_resumes_and_matches_an_uninterrupted_run(tmp_path):
             },
             "config: recipes.iterative-forward.stages[0].schedule.weights.order: [1, 3, 2, 4] is not a permutation",
         ),
-        ({"trian": {"epochs": 3}}, "config: unknown key 'trian' (did you mean 'train'?)"),
-        ({"seed": [1, 2]}, "config: unknown key 'seed' (did you mean 'seeds'?)"),
+        ({"trian": {"epochs": 3}}, "config: trian: unknown key (did you mean 'train'?)"),
+        ({"seed": [1, 2]}, "config: seed: unknown key (did you mean 'seeds'?)"),
     ],
 )
 def test_bad_config_stops_before_any_job(tmp_path, overlay, message):
@@ -159,3 +166,9 @@ def test_bad_config_stops_before_any_job(tmp_path, overlay, message):
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("config: ")]
     assert len(lines) == 1 and lines[0].startswith(message), result.stderr[-2000:]
     assert not (tmp_path / "results").exists()
+    plan = subprocess.run(  # bnn plan refuses it with the same line
+        [sys.executable, "-m", "bnn", "plan", str(REPO / "config.yaml"), str(tmp_path / "overlay.yaml")],
+        capture_output=True,
+        text=True,
+    )
+    assert plan.returncode == 2 and plan.stderr.strip() == "bnn: error: " + lines[0].removeprefix("config: ")

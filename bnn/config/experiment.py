@@ -36,7 +36,6 @@ from bnn.config.spec import MODEL_SPEC, ModelSpec, Settings
 from bnn.data.datasets import DatasetOptions
 from bnn.errors import BnnError
 
-RECIPE_ONLY_KEYS = ("teacher", "stages", "per_layer", "datasets", "models", "figures")
 OVERRIDE_KEYS = ("teacher", "stages", *Settings.keys())  # what a recipe's datasets.<name>/models.<name> may set
 
 
