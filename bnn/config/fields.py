@@ -9,6 +9,7 @@ A :class:`Section` is a frozen dataclass whose fields are declared with :func:`s
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import re
@@ -295,10 +296,17 @@ class Nested(Field):
         return [valid], ["x", {**valid, "no_such_key": 1}]
 
 
+def join(key: str, name: str) -> str:
+    """The key path of ``name`` inside ``key`` (the top level has no prefix)."""
+    return f"{key}.{name}" if key else name
+
+
 def setting(default: Any, value: Field, description: str = "") -> Any:
     """A dataclass field declared as a config key: its default, its :class:`Field` and what it means."""
     if isinstance(default, (dict, list)):
-        return field(default_factory=lambda: default, metadata={"field": value, "description": description})
+        return field(
+            default_factory=lambda: copy.deepcopy(default), metadata={"field": value, "description": description}
+        )
     return field(default=default, metadata={"field": value, "description": description})
 
 
@@ -330,8 +338,8 @@ class Section:
         check_keys(value, cls.keys(), key)
         for name in cls.required:
             if value.get(name) is None:
-                raise BnnError(f"{key}.{name}: missing; set it ({cls.field_of(name).form()})")
-        return {name: cls.field_of(name).parse(v, f"{key}.{name}" if key else name) for name, v in value.items()}
+                raise BnnError(f"{join(key, name)}: missing; set it ({cls.field_of(name).form()})")
+        return {name: cls.field_of(name).parse(v, join(key, name)) for name, v in value.items()}
 
     @classmethod
     def parse(cls, value: Any, key: str | None = None) -> Section:
@@ -350,8 +358,11 @@ class Section:
             form = f.metadata["field"].schema()
             meaning = f.metadata["description"]
             default = None if f.name in cls.required else _default(f)
-            text = meaning + (f" (default {default})" if default is not None and meaning else "")
-            properties[f.name] = {"description": text, **form} if text else form
+            own = meaning + (f" (default {default})" if default is not None and meaning else "")
+            text = "; ".join(part for part in (own, form.get("description", "")) if part)
+            if text:
+                form = {"description": text, **{k: v for k, v in form.items() if k != "description"}}
+            properties[f.name] = form
         schema: dict = {"type": "object", "additionalProperties": False, "properties": properties}
         if cls.required:
             schema["required"] = list(cls.required)
