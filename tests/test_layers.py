@@ -4,6 +4,7 @@ import torch.nn.functional as F
 
 from bnn.errors import BnnError
 from bnn.nn import BinaryConv2d, BinaryLinear, build_estimator, sign
+from bnn.nn.cache import frozen_weights
 from bnn.nn.workspace import Workspace
 
 X = torch.tensor([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
@@ -83,7 +84,7 @@ def test_unknown_scaling_is_rejected():
         BinaryLinear(2, 2).configure(scaling="mean")
 
 
-# ---- state and caching (bnn/nn/cache.py) -----------------------------------------------------------
+# ---- state, the eval cache (bnn/nn/cache.py, more in tests/test_cache.py) and the real weight ------------
 
 
 def irnet_layer(seed: int = 0) -> BinaryLinear:
@@ -94,81 +95,44 @@ def irnet_layer(seed: int = 0) -> BinaryLinear:
     return layer
 
 
-def fresh_binary_weight(layer: BinaryLinear) -> torch.Tensor:
-    """The binary weight computed from scratch, as a twin layer with the same parameters gives it."""
-    twin = irnet_layer()
-    twin.load_state_dict(layer.state_dict())
-    return twin.train().effective_weight().detach()
-
-
 def test_estimator_state_is_in_the_layer_state_dict():
     keys = set(irnet_layer().state_dict())
     assert {"weight_estimator.k", "weight_estimator.t", "act_estimator.k", "act_estimator.t"} <= keys
 
 
-def test_eval_binary_weight_is_computed_once_and_never_stale():
-    layer = irnet_layer().eval()
-    with torch.no_grad():
-        first = layer.effective_weight()
-        assert layer.effective_weight() is first  # reused while nothing changed
-    optimizer = torch.optim.SGD(layer.parameters(), lr=1.0)
-    layer.train()
-    layer(torch.randn(4, 12)).pow(2).sum().backward()
-    optimizer.step()  # an optimizer step changes W in place
-    layer.eval()
-    with torch.no_grad():
-        after_step = layer.effective_weight()
-    assert after_step is not first and torch.equal(after_step, fresh_binary_weight(layer))
-    other = irnet_layer(seed=1)
-    layer.load_state_dict(other.state_dict())  # load_state_dict copies in place
-    with torch.no_grad():
-        assert torch.equal(layer.effective_weight(), fresh_binary_weight(other))
-        layer.weight.copy_(-layer.weight)  # any in-place change
-        assert torch.equal(layer.effective_weight(), fresh_binary_weight(layer))
-
-
 def test_switches_configuration_and_mode_are_never_served_from_the_cache():
     layer = irnet_layer().eval()
-    with torch.no_grad():
-        layer.effective_weight()
-        layer.set_binary(False, True)
-        assert layer.effective_weight() is layer.weight
-        layer.set_binary(True, True)
-        layer.configure(weight_estimator="clipped_ste", scaling="channel_mean")
-        expected = torch.where(layer.weight >= 0, 1.0, -1.0) * layer.weight.abs().mean(dim=1, keepdim=True)
-        assert torch.equal(layer.effective_weight(), expected)
-    layer.train()
-    assert layer.effective_weight().requires_grad  # training: a fresh value with its graph
-    layer.eval()
-    assert layer.effective_weight().requires_grad  # eval with autograd on: not cached either
-    layer.configure(weight_estimator="stochastic")
-    layer.train()
-    with torch.no_grad():  # training without autograd: fresh draws
-        assert not torch.equal(layer.effective_weight(), layer.effective_weight())
+    with frozen_weights(layer):
+        with torch.no_grad():
+            kept = layer.effective_weight()
+            assert layer.effective_weight() is kept  # kept inside the scope
+            layer.set_binary(False, True)
+            assert layer.effective_weight() is layer.weight
+            layer.set_binary(True, True)
+            assert layer.effective_weight() is not kept
+            layer.configure(weight_estimator="clipped_ste", scaling="channel_mean")
+            expected = torch.where(layer.weight >= 0, 1.0, -1.0) * layer.weight.abs().mean(dim=1, keepdim=True)
+            assert torch.equal(layer.effective_weight(), expected)
+        layer.train()
+        assert layer.effective_weight().requires_grad  # training: a fresh value with its graph
+        layer.eval()
+        assert layer.effective_weight().requires_grad  # eval with autograd on: not cached either
+        layer.configure(weight_estimator="stochastic")
+        layer.train()
+        with torch.no_grad():  # training without autograd: fresh draws
+            assert not torch.equal(layer.effective_weight(), layer.effective_weight())
 
 
-def test_real_weight_is_the_forwards_until_a_parameter_changes():
+def test_last_real_weight_is_the_one_the_training_forward_signed():
     layer = irnet_layer().train()
-    layer(torch.randn(4, 12))
-    with torch.no_grad():
-        kept = layer.real_weight()
-        assert layer.real_weight() is kept
-        torch.testing.assert_close(
-            kept,
-            (layer.weight - layer.weight.mean(1, keepdim=True)) / layer.weight.std(1, keepdim=True),
-            rtol=2e-6,
-            atol=0,
-        )
-        layer.weight.add_(0.5 * torch.randn(5, 12))
-        moved = layer.real_weight()
-    assert moved is not kept
+    layer(torch.randn(4, 12)).sum().backward()
+    w = layer.weight.detach()
     torch.testing.assert_close(
-        moved,
-        (layer.weight - layer.weight.mean(1, keepdim=True)) / layer.weight.std(1, keepdim=True),
-        rtol=2e-6,
-        atol=0,
+        layer.last_real_weight, (w - w.mean(1, keepdim=True)) / w.std(1, keepdim=True), rtol=2e-6, atol=0
     )
-    assert layer.real_weight().requires_grad  # with autograd: computed, with its graph
+    assert not layer.last_real_weight.requires_grad
+    layer.set_binary(True, False)
+    assert layer.last_real_weight is None  # nothing carried over a switch
 
 
 # ---- bf16 products ----------------------------------------------------------------------------------
@@ -218,18 +182,17 @@ def test_under_autocast_binary_values_are_made_in_the_autocast_dtype():
 # ---- workspaces (bnn/nn/workspace.py) ---------------------------------------------------------------
 
 
-def test_workspace_reuses_a_tensor_only_while_nothing_else_holds_it():
+def test_workspace_lends_a_tensor_again_only_once_given_back():
     space, like = Workspace(), torch.zeros(3, 4)
     first = space.take("value", like)
-    assert space.take("value", like) is first  # nothing else holds it
-    view = first[0]
-    assert space.take("value", like) is not first  # a view of it is alive
-    del view
-    kept = space.take("value", like)
-    saved = torch.nn.functional.linear(torch.randn(2, 4, requires_grad=True), kept)  # a graph saved it
-    assert space.take("value", like) is not kept
-    saved.sum().backward()
-    assert space.take("value", like, torch.bfloat16).dtype == torch.bfloat16
+    second = space.take("value", like)
+    assert second is not first  # the first is still lent
+    space.give("value", first)
+    assert space.take("value", like) is first
+    assert space.take("value", like) is not first
+    space.give("scratch", first)
+    assert space.take("value", like) is not first  # roles do not share
+    assert space.take("scratch", like, torch.bfloat16).dtype == torch.bfloat16  # one that does not fit: a new one
 
 
 @pytest.mark.parametrize(
@@ -240,7 +203,7 @@ def test_training_forwards_reuse_their_tensors_yet_two_graphs_stay_exact(binary)
     layer = BinaryLinear(12, 5)
     layer.configure(**binary)
     layer.set_binary(True, True)
-    x1, x2 = torch.randn(4, 12), torch.randn(4, 12)
+    x1, x2 = torch.randn(4, 12, requires_grad=True), torch.randn(4, 12, requires_grad=True)  # as a hidden layer's
     separate = []
     for x in (x1, x2):
         layer(x).pow(2).sum().backward()
@@ -249,8 +212,7 @@ def test_training_forwards_reuse_their_tensors_yet_two_graphs_stay_exact(binary)
     (layer(x1).pow(2).sum() + layer(x2).pow(2).sum()).backward()  # both graphs alive at once
     torch.testing.assert_close(layer.weight.grad, separate[0] + separate[1])
     layer.weight.grad = None
-    product, pointers = layer.op, set()
-    layer.op = lambda x, weight: (pointers.add((x.data_ptr(), weight.data_ptr())), product(x, weight))[1]
+    pointers = pointers_of_products(layer)
     for _ in range(3):  # step after step: the same tensors
         layer(x1).pow(2).sum().backward()
     assert len(pointers) == 1
@@ -270,20 +232,43 @@ def test_a_layer_runs_in_and_out_of_inference_mode_alternately():
         assert not layer(x).requires_grad
 
 
-def test_eval_binary_weight_is_fresh_after_a_fused_optimizer_step():
-    """Fused optimizers change parameters without bumping their version counters."""
-    layer = irnet_layer()
-    optimizer = torch.optim.Adam(layer.parameters(), lr=0.5, fused=True)
-    layer.eval()
+def pointers_of_products(layer: BinaryLinear) -> set:
+    """Records (input, weight) addresses of every product of ``layer`` from now on."""
+    product, pointers = layer.op, set()
+    layer.op = lambda x, weight: (pointers.add((x.data_ptr(), weight.data_ptr())), product(x, weight))[1]
+    return pointers
+
+
+def test_a_forward_without_backward_and_eval_forwards_leave_training_exact():
+    torch.manual_seed(0)
+    layer, reference = irnet_layer(), irnet_layer()
+    x1, x2 = torch.randn(4, 12), torch.randn(4, 12)
+    layer(x2).pow(2).sum()  # a graph dropped without backward: its tensors are never lent again
     with torch.no_grad():
-        before = layer.effective_weight()
-    layer(torch.randn(4, 12)).pow(2).sum().backward()  # eval mode, autograd on: trains
-    optimizer.step()
-    with torch.no_grad():
-        after = layer.effective_weight()
-    assert not torch.equal(after, before) and torch.equal(after, fresh_binary_weight(layer))
+        layer.eval()(x2)  # no graph: given back at once
     layer.train()
-    layer.weight.data.copy_(-layer.weight.data)  # .data edits bump no version either
-    layer.eval()
+    for model in (layer, reference):
+        model(x1).pow(2).sum().backward()
+    assert torch.equal(layer.weight.grad, reference.weight.grad)
+    pointers = pointers_of_products(layer.eval())
     with torch.no_grad():
-        assert torch.equal(layer.effective_weight(), fresh_binary_weight(layer))
+        for _ in range(3):
+            layer(x1)
+    assert len({x for x, _ in pointers}) == 1  # eval forwards reuse their binary input
+
+
+def test_a_retained_graph_gives_its_tensors_back_once_and_fails_rather_than_reads_overwritten_values():
+    layer, reference = irnet_layer(), irnet_layer()
+    x1, x2 = torch.randn(4, 12, requires_grad=True), torch.randn(4, 12, requires_grad=True)
+    loss = layer(x1).pow(2).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()  # the same nodes again: their tensors are not given back twice
+    layer.weight.grad = None
+    for model in (layer, reference):  # two graphs alive: two distinct sets of tensors
+        (model(x1).pow(2).sum() + model(x2).pow(2).sum()).backward()
+    assert torch.equal(layer.weight.grad, reference.weight.grad)
+    loss = layer(x1).pow(2).sum()
+    loss.backward(retain_graph=True)
+    layer(x1).pow(2).sum().backward()  # writes into the tensors the first graph saved
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()

@@ -18,6 +18,7 @@ from bnn.deploy.backends import BACKENDS, OPENVINO_BINARY, OPENVINO_FLOAT, REGIS
 from bnn.deploy.cpu import cpu_record
 from bnn.deploy.latency import median_latency, torch_threads
 from bnn.errors import BnnError
+from bnn.nn.cache import frozen_weights
 
 SUMMARY_BACKENDS = BACKENDS[:4]
 BINARY, SAME_ENGINE, PYTORCH = OPENVINO_BINARY, OPENVINO_FLOAT, TORCH_FLOAT  # speed-ups: reference / BINARY
@@ -45,7 +46,10 @@ def measure_case(
     precision each backend ran in (``precision``)."""
     x = torch.randn(batch, *deployed.in_shape, generator=torch.Generator().manual_seed(0))
     prepared = {name: REGISTRY.get(name).prepare(deployed, x, x.numpy(), threads) for name in backends}
-    with torch_threads(threads):
+    with (
+        torch_threads(threads),
+        frozen_weights(deployed.model),
+    ):  # torch-binary as in evaluation: weights binarized once
         latency = median_latency({name: ready.run for name, ready in prepared.items()}, repeats)
     binary = prepared.get(BINARY)
     binary_convolutions, compiled = binary.census if binary is not None else (None, None)

@@ -1,55 +1,58 @@
-"""Values a binary layer derives from its parameters, kept while those parameters cannot have changed.
+"""The eval cache: binary weights computed once per evaluation pass (docs/architecture.md, "Speed principles").
 
-An entry is valid for a key that names the exact state it was computed from: each tensor's storage
-address and version counter (in-place changes such as ``load_state_dict`` or ``copy_`` under
-``no_grad`` bump the version), the count of optimizer steps taken in this process (fused optimizers
-change parameters without bumping versions), plus whatever else the value depends on. The entry holds
-the tensors' storages, so an address cannot be reused by another tensor while it is alive.
+A layer keeps what it derives from its parameters only inside :func:`frozen_weights`, a scope whose opener promises
+that no parameter or buffer of the model changes in it: the evaluation loop opens one around each pass over a split
+(:func:`bnn.evaluation.scoring.score`). On entry and exit the kept values are dropped. Outside a scope every forward
+derives them from the current parameters, so however a parameter changes (``load_state_dict``, an in-place edit, any
+optimizer) no forward sees a value derived from an earlier one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 
 import torch
-from torch.optim.optimizer import register_optimizer_step_post_hook
-
-_optimizer_steps = 0
+from torch import nn
 
 
-def _count_step(optimizer, args, kwargs) -> None:
-    global _optimizer_steps
-    _optimizer_steps += 1
-
-
-register_optimizer_step_post_hook(_count_step)
-
-
-def tensor_key(tensors: Iterable[torch.Tensor]) -> tuple:
-    """The optimizer step count and (address, version) of each tensor: equal only while no optimizer stepped
-    and none of the tensors was replaced or changed in place."""
-    return (_optimizer_steps, *((t.data_ptr(), t._version) for t in tensors))
-
-
-class DerivedCache:
-    """Named values, each with the key of the state it was computed from."""
+class EvalCache:
+    """A module's derived values, kept while a :func:`frozen_weights` scope over it is open."""
 
     def __init__(self):
-        self._entries: dict[str, tuple[Hashable, torch.Tensor, list]] = {}
+        self._values: dict[Hashable, torch.Tensor] | None = None  # None: no scope open
 
-    def get(self, name: str, key: Hashable) -> torch.Tensor | None:
-        entry = self._entries.get(name)
-        return entry[1] if entry is not None and entry[0] == key else None
+    def get(self, key: Hashable, compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """``compute()``, computed once per ``key`` inside a scope and at every call outside one."""
+        if self._values is None:
+            return compute()
+        if key not in self._values:
+            self._values[key] = compute()
+        return self._values[key]
 
-    def put(self, name: str, key: Hashable, value: torch.Tensor, sources: Iterable[torch.Tensor]) -> torch.Tensor:
-        """Keep ``value`` detached for ``key`` and return what :meth:`get` will; ``sources`` are the tensors the
-        key names."""
-        kept = value.detach()
-        self._entries[name] = (key, kept, [t.untyped_storage() for t in sources])
-        return kept
+    def open(self) -> bool:
+        """Start keeping values; False when a scope is open already."""
+        if self._values is not None:
+            return False
+        self._values = {}
+        return True
 
-    def drop(self, name: str) -> None:
-        self._entries.pop(name, None)
+    def close(self) -> None:
+        self._values = None
 
     def clear(self) -> None:
-        self._entries.clear()
+        if self._values is not None:
+            self._values.clear()
+
+
+@contextmanager
+def frozen_weights(model: nn.Module) -> Iterator[None]:
+    """Inside, each module of ``model`` with an ``eval_cache`` computes its derived values once; the caller changes
+    none of the model's parameters or buffers meanwhile. An already open scope over a module stays its own."""
+    caches = [m.eval_cache for m in model.modules() if isinstance(getattr(m, "eval_cache", None), EvalCache)]
+    opened = [cache for cache in caches if cache.open()]
+    try:
+        yield
+    finally:
+        for cache in opened:
+            cache.close()

@@ -82,7 +82,7 @@ class Estimator(nn.Module, Callbacks):
         scratch: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """dL/dx = dL/d(sign) * F'(x); ``grad`` may be overwritten when ``owned``, ``scratch`` (x's shape and
-        dtype) may be used for temporaries."""
+        dtype) may be used for temporaries (it is lent again afterwards: never returned)."""
         raise NotImplementedError
 
     def _load_from_state_dict(

@@ -4,23 +4,25 @@ Each layer carries two independent switches, ``binary_weights`` and ``binary_act
 schedule between epochs. With both off the layer is an ordinary float layer, so one architecture
 serves the float teacher, every binary method, and every layer-by-layer schedule.
 
-Speed (docs/architecture.md, "Speed principles"): a binarized tensor is one autograd node (``bnn.nn.signs``), written
-by the forward into tensors reused step after step (:mod:`bnn.nn.workspace`). Outside training (eval mode,
-no graph) the binary weight is computed once and reused until a parameter changes (:mod:`bnn.nn.cache`);
-the real weight that a scaling signs (``real_weight``) is kept from the last forward for SKD-BNN's shadow
-pass. Under ``torch.autocast`` binary values are produced in the autocast dtype
+Speed (docs/architecture.md, "Speed principles"): a binarized tensor is one autograd node (``bnn.nn.signs``),
+written by the forward into tensors reused step after step (:mod:`bnn.nn.workspace`). Inside an evaluation pass
+(:func:`bnn.nn.cache.frozen_weights`: eval mode, no graph) the binary weight is computed once; everywhere else
+from the current parameters. A training forward keeps the real weight it signed (``last_real_weight``) for SKD-BNN's
+shadow pass. Under ``torch.autocast`` binary values are produced in the autocast dtype
 directly; with ``binary_dtype`` set (``amp: binary_bf16``, :mod:`bnn.train.accel`), a layer whose weights and
 activations are both binary computes its product in that dtype, where its ±1 operands are exact.
 """
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from bnn.errors import BnnError
-from bnn.nn.cache import DerivedCache, tensor_key
+from bnn.nn.cache import EvalCache
 from bnn.nn.estimators import SIGN_ZERO, Estimator, EstimatorSpec, build_estimator
 from bnn.nn.scaling import SCALINGS
 from bnn.nn.workspace import Workspace
@@ -35,6 +37,9 @@ class BinaryLayer(nn.Module):
     act_estimator: Estimator
     scaling: str = "none"
     binary_dtype: torch.dtype | None = None  # product dtype of a weights-and-activations binary layer
+    # the scaling's w_to_sign (Libra-PB's W-hat, §0.3) that the last training forward signed, detached (SKD-BNN's
+    # shadow branch, §6.2); None before one
+    last_real_weight: torch.Tensor | None = None
 
     def configure(
         self,
@@ -56,7 +61,7 @@ class BinaryLayer(nn.Module):
         self.act_estimator = build_estimator(act_estimator, sign_zero, "binary.act_estimator").to(device)
         SCALINGS.get(scaling, "binary.scaling")
         self.scaling = scaling
-        self._derived = DerivedCache()
+        self.eval_cache = EvalCache()
         self._spaces = {"input": Workspace(), "weight": Workspace()}
 
     def set_binary(self, weights: bool, acts: bool) -> None:
@@ -73,34 +78,17 @@ class BinaryLayer(nn.Module):
 
     def effective_weight(self, dtype: torch.dtype | None = None) -> torch.Tensor:
         """The weight used in the forward pass: W, or scale * sign(w_to_sign) from the scaling (§0.3), in
-        ``dtype`` (default the weight's). Outside training and autograd the binary weight is computed once
-        per parameter state and shared: do not modify it in place."""
+        ``dtype`` (default the weight's). Inside :func:`bnn.nn.cache.frozen_weights`, in eval mode without
+        autograd, the binary weight is computed once and shared: do not modify it in place."""
         if not self.binary_weights:
             return self.weight
         if self.training or self._builds_graph():
             return self._binary_weight(dtype)
-        key = (self._param_key(), dtype, self.weight_estimator.training, tensor_key(self.weight_estimator.buffers()))
-        cached = self._derived.get("binary", key)
-        if cached is not None:
-            return cached
-        sources = [*self._params(), *self.weight_estimator.buffers()]
-        return self._derived.put("binary", key, self._binary_weight(dtype), sources)
+        return self.eval_cache.get(dtype, lambda: self._binary_weight(dtype))
 
     def effective_input(self, x: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
         """The input used in the forward pass: x, or its binary activations in ``dtype`` (default x's)."""
         return self.act_estimator(self.latent_input(x), None, dtype) if self.binary_acts else x
-
-    def real_weight(self) -> torch.Tensor:
-        """The real weight whose sign the binary weight is: the scaling's ``w_to_sign`` without the scale
-        (Libra-PB's standardised W-hat, §0.3; SKD-BNN's shadow branch, §6.2), or W when weights are real.
-        Without autograd it is the one the last forward computed, if the parameters did not change since."""
-        if not self.binary_weights:
-            return self.weight
-        if not self._builds_graph():
-            cached = self._derived.get("real", self._param_key())
-            if cached is not None:
-                return cached
-        return SCALINGS.get(self.scaling).real(self.latent_weight())
 
     def op(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         """The layer's linear operation on ``x`` with ``weight`` (and the layer's bias)."""
@@ -109,47 +97,48 @@ class BinaryLayer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         device = x.device.type
         if not torch.amp.is_autocast_available(device):  # e.g. the meta device of the plan's shape checks
-            return self.op(*self._operands(x, None))
+            return self._product(x, None)
         if torch.is_autocast_enabled(device):
-            return self.op(*self._operands(x, torch.get_autocast_dtype(device)))
+            return self._product(x, torch.get_autocast_dtype(device))
         if self.binary_dtype is not None and self.binary_weights and self.binary_acts:
-            x_b, w_b = self._operands(x, self.binary_dtype)
-            with torch.autocast(device, dtype=self.binary_dtype):  # the product only (and the bias cast)
-                return self.op(x_b, w_b).to(x.dtype)
-        return self.op(*self._operands(x, None))
+            return self._product(x, self.binary_dtype, autocast=device).to(x.dtype)
+        return self._product(x, None)
 
-    def _operands(self, x: torch.Tensor, dtype: torch.dtype | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(input, weight) of this forward's product. Binary ones are written into this layer's workspaces, and
-        their gradients may be overwritten: the product is their only consumer."""
+    def _product(self, x: torch.Tensor, dtype: torch.dtype | None, autocast: str | None = None) -> torch.Tensor:
+        """``op`` of this forward's operands, in ``dtype`` when binary (the product under autocast to it on device
+        ``autocast`` if given). Binary operands are written into this layer's workspaces, and their gradients may be
+        overwritten: the product is their only consumer. Without a graph nothing saved them: they go back at once."""
+        lent = self.binary_weights and self.training
         x_b = self.act_estimator(self.latent_input(x), None, dtype, self._spaces["input"]) if self.binary_acts else x
-        if self.binary_weights and self.training:
-            return x_b, self._binary_weight(dtype, self._spaces["weight"])
-        return x_b, self.effective_weight(dtype)
+        if lent:
+            w_b, self.last_real_weight = SCALINGS.get(self.scaling).binary(
+                self.latent_weight(), self.weight_estimator, dtype, self._spaces["weight"]
+            )
+        else:
+            w_b = self.effective_weight(dtype)
+        with torch.autocast(autocast, dtype=dtype) if autocast else contextlib.nullcontext():
+            out = self.op(x_b, w_b)
+        if out.grad_fn is None:
+            if self.binary_acts:
+                self._spaces["input"].give("value", x_b)
+            if lent:
+                self._spaces["weight"].give("value", w_b)
+        return out
 
     def _params(self) -> list[torch.Tensor]:
         return [p for p in self._parameters.values() if p is not None]
 
-    def _param_key(self) -> tuple:
-        return tensor_key(self._params())
-
     def _builds_graph(self) -> bool:
         return torch.is_grad_enabled() and any(p.requires_grad for p in self._params())
 
-    def _binary_weight(self, dtype: torch.dtype | None, space: Workspace | None = None) -> torch.Tensor:
-        self._derived.drop("real")  # the workspace may reuse its tensor
-        value, real = SCALINGS.get(self.scaling).binary(self.latent_weight(), self.weight_estimator, dtype, space)
-        self._derived.put("real", self._param_key(), real, self._params())
-        return value
+    def _binary_weight(self, dtype: torch.dtype | None) -> torch.Tensor:
+        return SCALINGS.get(self.scaling).binary(self.latent_weight(), self.weight_estimator, dtype)[0]
 
     def _forget(self) -> None:
-        self._derived.clear()
+        self.eval_cache.clear()
+        self.last_real_weight = None
         for space in self._spaces.values():
             space.clear()
-
-    def train(self, mode: bool = True):
-        if mode != self.training:
-            self._derived.clear()  # a new phase: nothing carried over (e.g. weights edited through .data)
-        return super().train(mode)
 
     def _apply(self, fn, recurse=True):
         self._forget()  # parameters move or change type: drop what was derived from the old ones

@@ -58,24 +58,11 @@ def power_of_two_scale(magnitude: torch.Tensor) -> torch.Tensor:
     return torch.exp2(torch.round(torch.log2(magnitude.mean(dim=channel_dims(magnitude), keepdim=True))))
 
 
-class Standardize(torch.autograd.Function):
-    """W_hat with its gradient: Libra-PB's real weight (SKD-BNN's shadow branch uses it, §6.2)."""
-
-    @staticmethod
-    def forward(ctx, weight):
-        mean, std, standard = standardize(weight)
-        ctx.save_for_backward(weight, mean, std, standard)
-        return standard
-
-    @staticmethod
-    def backward(ctx, grad):
-        return standardize_backward(*ctx.saved_tensors, grad.clone(), torch.empty_like(grad))
-
-
 class LibraBinarize(torch.autograd.Function):
     """(s * sign(W_hat) in ``dtype`` with ``estimator``'s gradient, W_hat without gradient), in one node:
     |W_hat| and the sign share a tensor, and the backward works in its incoming gradient's and one scratch
-    tensor. ``space``: as in :class:`bnn.nn.signs.Binarize` (W_hat goes into its ``standard`` tensor)."""
+    tensor. ``space``: as in :class:`bnn.nn.signs.Binarize` (W_hat goes into its ``standard`` tensor, given back
+    with the value by the backward)."""
 
     @staticmethod
     def forward(ctx, weight, estimator, dtype, space):
@@ -84,17 +71,26 @@ class LibraBinarize(torch.autograd.Function):
         magnitude = torch.abs(standard) if buffer is None else torch.abs(standard, out=buffer)
         scale = power_of_two_scale(magnitude)
         value = finish(estimator.binarize(standard, out=magnitude), scale, dtype, space)
-        ctx.estimator, ctx.space = estimator, space
+        ctx.estimator, ctx.space, ctx.lent = estimator, space, space is not None
         ctx.mark_non_differentiable(standard)
         ctx.set_materialize_grads(False)
-        ctx.save_for_backward(weight, mean, std, standard, scale, *estimator.backward_state())
+        ctx.save_for_backward(
+            weight, mean, std, standard, scale, value if ctx.lent else None, *estimator.backward_state()
+        )
         return value, standard
 
     @staticmethod
     def backward(ctx, grad, _):
-        weight, mean, std, standard, scale, *state = ctx.saved_tensors
+        weight, mean, std, standard, scale, value, *state = ctx.saved_tensors
         owned = ctx.space is not None or grad.dtype != weight.dtype
         scaled = grad.to(weight.dtype).mul_(scale) if owned else grad * scale
         work = torch.empty_like(scaled) if ctx.space is None else ctx.space.take("scratch", weight)
         grad_standard = ctx.estimator.input_grad(standard, scaled, True, *state, scratch=work)
-        return standardize_backward(weight, mean, std, standard, grad_standard, work), None, None, None
+        grad_weight = standardize_backward(weight, mean, std, standard, grad_standard, work)
+        if ctx.space is not None:
+            ctx.space.give("scratch", work)
+        if ctx.lent:  # at the first backward only, as Binarize's
+            ctx.lent = False
+            ctx.space.give("standard", standard)
+            ctx.space.give("value", value)
+        return grad_weight, None, None, None

@@ -11,16 +11,13 @@ from __future__ import annotations
 import torch
 
 from bnn.nn.estimators import Estimator
-from bnn.nn.libra import LibraBinarize, Standardize, channel_dims
+from bnn.nn.libra import LibraBinarize, channel_dims
 from bnn.nn.workspace import Workspace
 from bnn.registry import Registry
 
 
 class Scaling:
     """Pure ±1 weights: ``w_to_sign`` = W, no scale (BinaryNet, SGDAT, SD-BNN, Iterative Training)."""
-
-    def real(self, weight: torch.Tensor) -> torch.Tensor:
-        return weight
 
     def scale(self, weight: torch.Tensor) -> torch.Tensor | None:
         """The detached per-output-channel scale (``None``: 1)."""
@@ -48,9 +45,6 @@ class ChannelMean(Scaling):
 class LibraPB(Scaling):
     """IR-Net Libra-PB (§0.3): W_hat = (W - mean_c) / std_c (unbiased std; gradients flow through mean and
     std) and the detached power-of-two scale s_c = 2^round(log2(mean |W_hat_c|))."""
-
-    def real(self, weight):
-        return Standardize.apply(weight)
 
     def binary(self, weight, estimator, dtype=None, space=None):
         return LibraBinarize.apply(weight, estimator, dtype, space)

@@ -32,12 +32,17 @@ def sign_buffer(x: torch.Tensor, dtype: torch.dtype | None, space: Workspace | N
 def finish(
     value: torch.Tensor, scale: torch.Tensor | None, dtype: torch.dtype | None, space: Workspace | None
 ) -> torch.Tensor:
-    """``value * scale`` (in place), cast once to ``dtype`` (into the workspace's ``value`` if given)."""
+    """``value * scale`` (in place), cast once to ``dtype`` (into the workspace's ``value`` if given, ``value`` then
+    given back as its ``sign``)."""
     if scale is not None:
         value.mul_(scale)
     if dtype is None or dtype == value.dtype:
         return value
-    return value.to(dtype) if space is None else space.take("value", value, dtype).copy_(value)
+    if space is None:
+        return value.to(dtype)
+    cast = space.take("value", value, dtype).copy_(value)
+    space.give("sign", value)
+    return cast
 
 
 class Binarize(torch.autograd.Function):
@@ -48,23 +53,31 @@ class Binarize(torch.autograd.Function):
     that the backward reads (EDE's k, t) are saved at forward time.
 
     ``space``: the caller's workspace, given only when the value feeds nothing but the caller's product
-    (a binary layer's forward). The value is then written into its tensors, and the backward may overwrite
-    the incoming gradient (the product's own) and use a scratch tensor of it.
+    (a binary layer's forward). The value is then written into its tensors and given back by the backward (the
+    product's backward ran before it), which may overwrite the incoming gradient (the product's own) and use a
+    scratch tensor of it.
     """
 
     @staticmethod
     def forward(ctx, x, scale, estimator, dtype, space):
         value = finish(estimator.binarize(x, out=sign_buffer(x, dtype, space)), scale, dtype, space)
-        ctx.estimator, ctx.space = estimator, space
-        ctx.save_for_backward(x, scale, *estimator.backward_state())
+        ctx.estimator, ctx.space, ctx.lent = estimator, space, space is not None
+        ctx.save_for_backward(x, scale, value if ctx.lent else None, *estimator.backward_state())
         return value
 
     @staticmethod
     def backward(ctx, grad):
-        x, scale, *state = ctx.saved_tensors
+        x, scale, value, *state = ctx.saved_tensors
         owned = ctx.space is not None or grad.dtype != x.dtype
         grad = grad.to(x.dtype)
         if scale is not None:
             grad, owned = grad.mul_(scale) if owned else grad * scale, True
-        scratch = None if ctx.space is None else ctx.space.take("scratch", x)
-        return ctx.estimator.input_grad(x, grad, owned, *state, scratch=scratch), None, None, None, None
+        if ctx.space is None:
+            return ctx.estimator.input_grad(x, grad, owned, *state), None, None, None, None
+        scratch = ctx.space.take("scratch", x)
+        grad = ctx.estimator.input_grad(x, grad, owned, *state, scratch=scratch)
+        ctx.space.give("scratch", scratch)
+        if ctx.lent:  # at the first backward only: a retained graph runs it again
+            ctx.lent = False
+            ctx.space.give("value", value)
+        return grad, None, None, None, None

@@ -8,7 +8,7 @@ model on the same batch, without gradients, after the training forward:
   §6.2), and the **penultimate feature** (the input of the classifier, the last binarizable layer; §6.5);
 * shadow forward: every layer with binary weights or activations returns
   ``T = |O_b| * sign(op(a_r, W_hat))`` instead, with its real input a_r and its real weight W_hat
-  (``BinaryLayer.real_weight``: Libra-PB's standardised weight, no scale). Everything else runs as
+  (``BinaryLayer.last_real_weight``: Libra-PB's standardised weight, no scale). Everything else runs as
   usual: BatchNorm normalises with the real path's own batch statistics, shortcuts take the real-path
   block input, and the real stream starts from the (real) stem's output. BN running statistics are
   left untouched, so the shadow pass changes no model state.
@@ -88,9 +88,10 @@ class ShadowBranch:
 
     # --- the shadow forward ---------------------------------------------------------------------
     def swap(self, layer: BinaryLayer, x: torch.Tensor) -> torch.Tensor:
-        """Value swap (§6.2): the binary output's magnitudes with the real output's signs. ``real_weight`` is the
-        one the training forward computed (bnn.nn.layers), the real output is overwritten in place."""
-        return layer.op(x, layer.real_weight()).sign_().mul_(self.binary_out[layer].abs())
+        """Value swap (§6.2): the binary output's magnitudes with the real output's signs. The real weight is the one
+        the training forward signed (``BinaryLayer.last_real_weight``), the real output is overwritten in place."""
+        weight = layer.last_real_weight if layer.binary_weights else layer.weight
+        return layer.op(x, weight).sign_().mul_(self.binary_out[layer].abs())
 
     @contextmanager
     def _swapped(self):

@@ -10,6 +10,7 @@ the callbacks hear ``on_epoch_start``, one pass trains (:mod:`bnn.train.loop`), 
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
@@ -18,6 +19,7 @@ from bnn.config.spec import StageSpec
 from bnn.evaluation.scoring import score
 from bnn.io import write_csv, write_yaml
 from bnn.nn import set_layer_states
+from bnn.nn.cache import frozen_weights
 from bnn.plan.layout import CHECKPOINT, METRICS, SPEC
 from bnn.train import checkpoint, resume
 from bnn.train.flips import flip_ratio, weight_signs
@@ -91,12 +93,13 @@ def run_stage(spec: StageSpec, run_dir: str | Path) -> dict:
         first_epoch, rows, note = resume.restore(run_dir, spec, parts.model, parts.optimizers, parts.loss)
     if note and main:
         print(f"[{spec.run.label}] {note}", flush=True)
-    for epoch in range(first_epoch, spec.epochs):
-        rows.append(run_epoch(parts, epoch))
-        if main:  # rank 0 prints and writes
-            log_epoch(spec.run.label, spec.epochs, rows[-1])
-            write_csv(run_dir / METRICS, rows, COLUMNS)
-            resume.save(run_dir, spec, epoch + 1, parts.model, parts.optimizers, parts.loss, rows)
+    with frozen_weights(parts.teacher) if parts.teacher is not None else nullcontext():  # a frozen teacher: once
+        for epoch in range(first_epoch, spec.epochs):
+            rows.append(run_epoch(parts, epoch))
+            if main:  # rank 0 prints and writes
+                log_epoch(spec.run.label, spec.epochs, rows[-1])
+                write_csv(run_dir / METRICS, rows, COLUMNS)
+                resume.save(run_dir, spec, epoch + 1, parts.model, parts.optimizers, parts.loss, rows)
     seconds = sum(float(row["seconds"]) for row in rows)
     result = {"seconds": seconds, "epochs": spec.epochs, "final": rows[-1] if rows else {}}
     if main:
