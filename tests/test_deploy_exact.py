@@ -4,16 +4,19 @@ with PyTorch on every test image; a deploy that does not agree is refused and le
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from bnn.cli import main
 from bnn.data import read_meta
 from bnn.deploy import openvino_graph
 from bnn.deploy.artifacts import export_model
 from bnn.deploy.cpu import binary_kernel_expected
-from bnn.deploy.verify import MIN_AGREEMENT, gate, verify
+from bnn.deploy.verify import MIN_AGREEMENT, Agreement, TieDetector, gate, verify
 from bnn.errors import BnnError
+from bnn.nn import BinaryLinear
 from bnn.train import checkpoint
 from bnn.train.run import run_stage
 
@@ -172,3 +175,21 @@ def test_corrupt_checkpoint_and_missing_data_are_one_line(checkpoint_20, tmp_pat
     for err in (first, second):
         assert err.startswith("bnn: error: ") and "\n" not in err
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_rounding_tie_is_found_in_pytorchs_values_and_only_it_is_exempt():
+    """An image whose binarized input lies within rounding of the threshold is a tie; its logits may differ, another
+    image's may not (docs/deploy.md "The gate")."""
+    layer = BinaryLinear(4, 2)
+    x = torch.tensor([[0.5, -2.0, 1e-9, 3.0], [0.5, -2.0, 1e-3, 3.0]])
+    detector = TieDetector()
+    detector.inspect(True, layer, (x,))
+    ties = detector.take()
+    assert ties.tolist() == [True, False] and detector.zeros == 0
+    reference = np.array([[1.0, 0.0], [0.0, 1.0]])
+    agreement = Agreement()
+    agreement.update(reference + np.array([[0.5, 0.0], [0.0, 0.0]]), reference, np.array([0, 1]), ties)
+    assert agreement.record()["logit_diff_bulk"] == 0.0 and agreement.record()["tie_images"] == 1
+    wrong = Agreement()
+    wrong.update(reference + np.array([[0.0, 0.0], [0.5, 0.0]]), reference, np.array([0, 1]), ties)
+    assert wrong.record()["logit_diff_bulk"] == 0.5  # not a tie: the gate sees it
