@@ -199,7 +199,7 @@ def test_image_folder_shape_comes_from_its_options():
     assert info.shape == (3, 64, 64) and info.num_classes == 200
     with pytest.raises(BnnError, match=r"^dataset_options.image_folder.size: missing"):
         dataset_info("image_folder", {"path": "x", "num_classes": 2})
-    with pytest.raises(BnnError, match=r"^dataset_options.mnist.size: unknown option"):
+    with pytest.raises(BnnError, match=r"^dataset_options.mnist.size: not an option of mnist"):
         dataset_info("mnist", {"size": 3})
 
 
@@ -207,3 +207,18 @@ def test_dataset_val_size_overrides_the_split_default(tmp_path):
     mnist_files(tmp_path)
     meta = prepare("mnist", tmp_path / "out", str(tmp_path), val_size=0.5, options={"val_size": 10})
     assert meta["splits"]["val"] == 10 and meta["val_size"] == 10
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"size": 0}, r"^dataset_options.image_folder.size: 0 must be an integer >= 1"),
+        ({"channels": 2}, r"^dataset_options.image_folder.channels: 2 must be one of 1, 3"),
+        ({"stream": "yes"}, r"^dataset_options.image_folder.stream: 'yes' must be true or false"),
+        ({"sizes": 8}, r"^dataset_options.image_folder.sizes: unknown key \(did you mean 'size'\?\)"),
+    ],
+)
+def test_dataset_options_are_checked_by_their_declarations(options, message):
+    """bnn prepare --options and the plan check an option the same way (bnn.data.datasets.DatasetOptions)."""
+    with pytest.raises(BnnError, match=message):
+        dataset_info("image_folder", {"path": "x", "size": 8, "num_classes": 2, **options})

@@ -181,11 +181,11 @@ def test_a_rounding_tie_is_found_in_pytorchs_values_and_only_it_is_exempt():
     """An image whose binarized input lies within rounding of the threshold is a tie; its logits may differ, another
     image's may not (docs/deploy.md "The gate")."""
     layer = BinaryLinear(4, 2)
-    x = torch.tensor([[0.5, -2.0, 1e-9, 3.0], [0.5, -2.0, 1e-3, 3.0]])
+    x = torch.tensor([[0.5, -2.0, 1e-9, 3.0], [0.5, -2.0, 1e-3, 3.0], [0.5, -2.0, 0.0, 3.0]])
     detector = TieDetector()
     detector.inspect(True, layer, (x,))
-    ties = detector.take()
-    assert ties.tolist() == [True, False] and detector.zeros == 0
+    assert detector.take().tolist() == [True, False, False] and detector.zeros == 1  # an exact 0 is no tie
+    ties = np.array([True, False])
     reference = np.array([[1.0, 0.0], [0.0, 1.0]])
     agreement = Agreement()
     agreement.update(reference + np.array([[0.5, 0.0], [0.0, 0.0]]), reference, np.array([0, 1]), ties)

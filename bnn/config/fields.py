@@ -13,6 +13,7 @@ import copy
 import dataclasses
 import math
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -32,27 +33,30 @@ def _numeric_text(value: Any) -> str:
     return ""
 
 
-class Field:
+class Field(ABC):
     """A declared value: ``parse``, ``schema`` and ``examples`` (valid values, invalid values)."""
 
     description: str = ""
 
+    @abstractmethod
     def parse(self, value: Any, key: str) -> Any:
-        raise NotImplementedError
+        """The typed value, or a one-line BnnError naming ``key``, ``value`` and the allowed form."""
 
+    @abstractmethod
     def json_schema(self) -> dict:
-        raise NotImplementedError
+        """The JSON-schema form of the value (without its description)."""
 
     def schema(self) -> dict:
         form = self.json_schema()
         return {"description": self.description, **form} if self.description else form
 
+    @abstractmethod
     def examples(self) -> tuple[list, list]:
-        raise NotImplementedError
+        """(valid values, invalid values) for the schema/parser agreement test."""
 
+    @abstractmethod
     def form(self) -> str:
         """What a valid value looks like, in words (error messages and descriptions)."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)

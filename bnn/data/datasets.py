@@ -79,13 +79,14 @@ DATASETS: Registry[DatasetInfo] = Registry("dataset")
 def dataset_info(name: str, options: dict | None = None, key: str = "datasets") -> DatasetInfo:
     """The registry entry for ``name`` with its options checked and its shape resolved."""
     info = DATASETS.get(name, key)
-    options = options or {}
+    where = f"dataset_options.{name}"
+    options = DatasetOptions.values(options, where)  # every option's type and range (bnn prepare's too)
     unknown = sorted(set(options) - set(info.options))
     if unknown:
-        raise BnnError(f"dataset_options.{name}.{unknown[0]}: unknown option; known: {', '.join(info.options)}")
+        raise BnnError(f"{where}.{unknown[0]}: not an option of {name}; its options: {', '.join(info.options)}")
     if info.configure is None:
         return info
-    return replace(info, **info.configure(options, f"dataset_options.{name}"))
+    return replace(info, **info.configure(options, where))
 
 
 def prepared_info(meta: dict) -> DatasetInfo:
@@ -119,22 +120,12 @@ def load_digits(data_root: str | None, split_seed: int, options: dict) -> RawDat
     )
 
 
-def _positive_ints(options: dict, names: tuple[str, ...], key: str) -> None:
-    for option in names:
-        value = options[option]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise BnnError(f"{key}.{option}: {value!r} must be an integer >= 1")
-
-
 def image_folder_shape(options: dict, key: str) -> dict:
     """Shape, classes and streaming of an image_folder dataset, from its options (no data is read at plan time)."""
     for option in ("path", "size", "num_classes"):
         if option not in options:
             raise BnnError(f"{key}.{option}: missing; image_folder needs path, size and num_classes")
     options = {"channels": 3, "stream": False, **options}
-    _positive_ints(options, ("size", "num_classes", "channels"), key)
-    if not isinstance(options["stream"], bool):
-        raise BnnError(f"{key}.stream: {options['stream']!r} must be true or false")
     size = options["size"]
     return {
         "shape": (options["channels"], size, size),
@@ -146,7 +137,6 @@ def image_folder_shape(options: dict, key: str) -> dict:
 def imagenet_shape(options: dict, key: str) -> dict:
     """ImageNet's crop ``size`` (224) and ``num_classes`` (1000; fewer for a class subset)."""
     options = {**IMAGENET_DEFAULTS, **options}
-    _positive_ints(options, ("size", "num_classes"), key)
     return {"shape": (3, options["size"], options["size"]), "num_classes": options["num_classes"]}
 
 

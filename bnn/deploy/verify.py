@@ -83,8 +83,8 @@ class Agreement:
 @dataclass
 class TieDetector:
     """Forward pre-hooks on the layers with binary activations: per image, whether some binarized input is within
-    ``TIE_RTOL`` x (1 + the image's largest |input| there) of its threshold (a rounding tie), and the count of
-    exact zeros binarized by ``sign_zero: zero`` W1/A1 layers (``zeros``)."""
+    ``TIE_RTOL`` x (1 + the image's largest |input| there) of its threshold but not on it (a rounding tie), and the
+    count of exact zeros binarized by ``sign_zero: zero`` W1/A1 layers (``zeros``)."""
 
     zeros: int = 0
     handles: list = field(default_factory=list)
@@ -100,7 +100,8 @@ class TieDetector:
     def inspect(self, counts_zeros: bool, layer, args) -> None:
         z = layer.latent_input(args[0]).flatten(1)
         magnitude = z.abs()
-        near = (magnitude <= TIE_RTOL * (1.0 + magnitude.amax(dim=1, keepdim=True))).any(dim=1)
+        bound = TIE_RTOL * (1.0 + magnitude.amax(dim=1, keepdim=True))
+        near = ((magnitude > 0) & (magnitude <= bound)).any(dim=1)  # an exact 0 is the same in every engine
         self.batch_ties = near if self.batch_ties is None else self.batch_ties | near
         if counts_zeros:
             self.zeros += int((z == 0).sum())
