@@ -10,9 +10,9 @@ within rounding of its threshold in PyTorch, :class:`TieDetector`).
 The gate (:func:`gate`) refuses a deploy whose agreement is below ``MIN_AGREEMENT`` or whose
 ``logit_diff_bulk`` exceeds ``LOGIT_RTOL`` x (1 + the largest |PyTorch logit|). The deployed graphs compute
 each binary convolution exactly (integer counts) but round their float parts (fused BN, another summation
-order) differently from PyTorch, by about 1e-6 relative; a latent input within that distance of its threshold
-may take the other sign and move that image's logits (measured: a latent input of 1.5e-8 moved one image's
-logits by 0.02). Only those images may differ more, and only they: a tie is found in PyTorch's own values, never
+order) differently from PyTorch, by about 1e-6 relative per layer, more after 18 of them; a latent input within
+that distance of its threshold may take the other sign and move that image's logits (measured: a latent input
+of 1.5e-8 moved one image's logits by 0.02; in a CIFAR-10 ResNet-20 one at 1.6e-5 relative moved one by 0.14). Only those images may differ more, and only they: a tie is found in PyTorch's own values, never
 inferred from the difference.
 
 OpenVINO's own default precision on this CPU (a plain ``compile_model`` of ``model.xml``) is recorded; where it
@@ -43,7 +43,8 @@ from bnn.errors import BnnError
 VERIFY_BATCH = 256  # images per PyTorch / onnxruntime call; OpenVINO runs them at its compiled batch
 MIN_AGREEMENT = 99.9  # % of images whose top-1 class must equal PyTorch's
 LOGIT_RTOL = 1e-3  # logit tolerance relative to 1 + the largest |PyTorch logit|
-TIE_RTOL = 1e-5  # a binarized input within this of 0, relative to 1 + its image's largest |input|, is a tie
+TIE_RTOL = 1e-4  # a binarized input within this of 0, relative to 1 + its image's largest |input|, is a tie
+# (docs/deploy.md "The gate": OpenVINO's f32 latent inputs moved by at least 1.6e-5 of that in a CIFAR-10 ResNet-20)
 DEFAULT_CASE = "openvino-default@1"  # the IR under OpenVINO's default precision, where that is not PRECISION
 
 
