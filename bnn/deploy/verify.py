@@ -12,8 +12,9 @@ The gate (:func:`gate`) refuses a deploy whose agreement is below ``MIN_AGREEMEN
 each binary convolution exactly (integer counts) but round their float parts (fused BN, another summation
 order) differently from PyTorch, by about 1e-6 relative per layer, more after 18 of them; a latent input within
 that distance of its threshold may take the other sign and move that image's logits (measured: a latent input
-of 1.5e-8 moved one image's logits by 0.02; in a CIFAR-10 ResNet-20 one at 1.6e-5 relative moved one by 0.14). Only those images may differ more, and only they: a tie is found in PyTorch's own values, never
-inferred from the difference.
+of 1.5e-8 moved one image's logits by 0.02; in a CIFAR-10 ResNet-20 one at 1.6e-5 relative moved one by 0.14).
+Only those images may differ more, and only they: a tie is found in PyTorch's own values, never inferred from
+the difference.
 
 OpenVINO's own default precision on this CPU (a plain ``compile_model`` of ``model.xml``) is recorded; where it
 is not the verified one (bf16 on CPUs with AVX-512 BF16 or AMX), the IR is verified under it as well at batch 1
