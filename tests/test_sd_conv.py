@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from bnn.errors import BnnError
 from bnn.nn import SDBinaryConv2d, binary_layers
+from bnn.nn.self_distribution import SqueezeExcite
 
 
 def sd_conv(c_in: int = 4, c_out: int = 3) -> SDBinaryConv2d:
@@ -81,3 +82,13 @@ def test_binary_bf16_keeps_the_asd_block_in_float32():
     conv.asd.register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
     out = conv(torch.randn(2, 16, 5, 5))
     assert dtypes == [torch.float32] and out.dtype == torch.float32
+
+
+def test_the_se_block_is_he_normal_initialised_as_sd_bnns_resnets():
+    """SD-BNN's ResNet constructors He-initialise every nn.Linear, the SE blocks' included (docs/methods.md §3.2):
+    std sqrt(2 / fan_in), 2.4x PyTorch's default Linear init."""
+    torch.manual_seed(0)
+    se = SqueezeExcite(256).body
+    for layer in (se[0], se[2]):
+        expected = (2.0 / layer.in_features) ** 0.5
+        assert abs(layer.weight.std().item() / expected - 1.0) < 0.15

@@ -19,7 +19,8 @@ from bnn.nn.layers import BinaryConv2d
 
 class SqueezeExcite(nn.Module):
     """ASD's shift generator (§3.2): GAP -> Linear(C, C//16) -> ReLU -> Linear(C//16, C) -> Sigmoid, no
-    biases; at least one hidden unit. Output (B, C, 1, 1) in (0, 1). Real layers by design (not binarizable)."""
+    biases; at least one hidden unit; He-normal weights (§3.2). Output (B, C, 1, 1) in (0, 1). Real layers by
+    design (not binarizable)."""
 
     def __init__(self, channels: int, reduction: int = 16):
         super().__init__()
@@ -27,6 +28,8 @@ class SqueezeExcite(nn.Module):
         self.body = nn.Sequential(
             nn.Linear(channels, hidden, bias=False), nn.ReLU(), nn.Linear(hidden, channels, bias=False), nn.Sigmoid()
         )
+        for layer in (self.body[0], self.body[2]):
+            nn.init.kaiming_normal_(layer.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x.mean(dim=(2, 3)))[:, :, None, None]
