@@ -34,7 +34,7 @@ reports it) and the validation accuracy (every validation image, eval mode), the
 function check loads every trained authors' model's weights into the bnn-flow model of the recipe and compares
 both models' logits on all test images (eval mode). Writes into ``--out``: ``fidelity.csv`` (per epoch),
 ``runs.json`` (test accuracy, parameter counts, same-function check per run), ``fidelity.md`` (the tables) and the
-runs' folders and logs. Not a test. Example (about 25 minutes on 2 cores)::
+runs' folders and logs; finished runs are kept and not re-run. Not a test. Example (tens of minutes on 2 cores)::
 
     PYTHONPATH=. python benchmarks/fidelity.py --authors /path/to/clones --data results/data/cifar10 --out /tmp/fid
 """
