@@ -377,7 +377,7 @@ def run_theirs(
 
 
 # ---- same function ---------------------------------------------------------------------------------------------
-def our_key(key: str, recipe: str) -> str | None:
+def our_key(key: str, recipe: str) -> str:
     """An authors' ResNet-20 state_dict key as the bnn-flow resnet20_bireal key of the same tensor."""
     parts = key.split(".")
     if parts[0] in ("conv1", "bn1"):
